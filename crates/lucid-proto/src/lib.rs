@@ -1,0 +1,13 @@
+//! Generated gRPC code for the platform's APIs, compiled from `proto/`.
+
+/// `lucid.ingest.v1`: publishing listening events.
+pub mod ingest {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("lucid.ingest.v1");
+    }
+}
+
+/// The encoded descriptor set of every proto here, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("lucid_descriptor");

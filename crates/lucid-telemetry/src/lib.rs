@@ -1,0 +1,10 @@
+//! What every service process starts with: structured logs, a Prometheus recorder, and one
+//! cancellation tree driven by SIGTERM / SIGINT.
+
+mod logs;
+mod metrics;
+mod shutdown;
+
+pub use logs::{LogFormat, init_logs};
+pub use metrics::prometheus;
+pub use shutdown::shutdown_on_signals;
