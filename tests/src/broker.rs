@@ -6,26 +6,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use lucid_kafka::KafkaConfig;
-use rdkafka::{
-    ClientConfig, Message, TopicPartitionList,
-    consumer::{BaseConsumer, Consumer},
-};
+use lucid_kafka::{KafkaConfig, read::ReadUntil};
 
-/// One record as read back from a topic.
-#[derive(Debug, Clone)]
-pub struct Record {
-    /// Partition it was stored in.
-    pub partition: i32,
-    /// Key bytes, if any.
-    pub key: Option<Vec<u8>>,
-    /// Value bytes.
-    pub payload: Vec<u8>,
-}
+pub use lucid_kafka::read::Record;
 
 /// Kafka settings for `brokers`.
 pub fn kafka(brokers: &str) -> KafkaConfig {
-    KafkaConfig { brokers: brokers.to_owned(), ..Default::default() }
+    KafkaConfig {
+        brokers: brokers.to_owned(),
+        ..Default::default()
+    }
 }
 
 /// Creates `topics` with `partitions` partitions each.
@@ -35,49 +25,22 @@ pub async fn create_topics(brokers: &str, topics: &[&str], partitions: i32) {
         .expect("topics can be created on the test broker");
 }
 
-/// Reads every record of `topic` from the beginning until `expected` records arrived or
-/// `timeout` passed, then waits a little longer to catch any extra (duplicate) records.
-pub async fn read_topic(brokers: &str, topic: &str, expected: usize, timeout: Duration) -> Vec<Record> {
-    let brokers = brokers.to_owned();
-    let topic = topic.to_owned();
-    tokio::task::spawn_blocking(move || read_blocking(&brokers, &topic, expected, timeout))
+/// Reads every record of `topic` from the beginning until `expected` records arrived and then
+/// nothing more for 1.5 s (to catch duplicates), or until `timeout`.
+pub async fn read_topic(
+    brokers: &str,
+    topic: &str,
+    expected: usize,
+    timeout: Duration,
+) -> Vec<Record> {
+    let until = ReadUntil {
+        expected: Some(expected),
+        idle: Duration::from_millis(1500),
+        timeout,
+    };
+    lucid_kafka::read::read_all(&kafka(brokers), topic, until)
         .await
-        .expect("reader task does not panic")
-}
-
-fn read_blocking(brokers: &str, topic: &str, expected: usize, timeout: Duration) -> Vec<Record> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", crate::unique("lucid-test-reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer settings are valid");
-
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).expect("topic metadata");
-    let mut assignment = TopicPartitionList::new();
-    for partition in metadata.topics()[0].partitions() {
-        assignment
-            .add_partition_offset(topic, partition.id(), rdkafka::Offset::Beginning)
-            .expect("valid partition");
-    }
-    consumer.assign(&assignment).expect("assignment");
-
-    let mut records = Vec::new();
-    let deadline = Instant::now() + timeout;
-    let mut settle_until: Option<Instant> = None;
-    while Instant::now() < settle_until.unwrap_or(deadline) {
-        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
-            records.push(Record {
-                partition: message.partition(),
-                key: message.key().map(<[u8]>::to_vec),
-                payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-            });
-        }
-        if records.len() >= expected && settle_until.is_none() {
-            settle_until = Some(Instant::now() + Duration::from_millis(1500));
-        }
-    }
-    records
+        .expect("topic can be read")
 }
 
 /// A Tansu broker owned by one test, on its own port, so the test can stop and restart it.
@@ -113,7 +76,13 @@ impl PrivateBroker {
         self.kill();
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let child = Command::new(tansu_bin())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .args(["--storage-engine", "memory://tansu/"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -123,7 +92,11 @@ impl PrivateBroker {
 
         let deadline = Instant::now() + Duration::from_secs(10);
         while !crate::answers(&self.brokers()) {
-            assert!(Instant::now() < deadline, "private tansu did not listen on {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "private tansu did not listen on {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -141,7 +114,11 @@ fn tansu_bin() -> PathBuf {
     }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let path = PathBuf::from(home).join(".cache/lucid/tools/bin/tansu");
-    assert!(path.exists(), "tansu is not installed at {}: run `scripts/stack up`", path.display());
+    assert!(
+        path.exists(),
+        "tansu is not installed at {}: run `scripts/stack up`",
+        path.display()
+    );
     path
 }
 

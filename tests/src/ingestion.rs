@@ -36,7 +36,10 @@ pub fn test_config(brokers: &str, redis_url: &str) -> Config {
         http_addr: ([127, 0, 0, 1], 0).into(),
         grpc_addr: ([127, 0, 0, 1], 0).into(),
         pseudonym_key: lucid_config::Secret::new(PSEUDONYM_KEY),
-        api_keys: vec![ApiKeyConfig { name: "test".into(), sha256: hex::encode(Sha256::digest(API_KEY)) }],
+        api_keys: vec![ApiKeyConfig {
+            name: "test".into(),
+            sha256: hex::encode(Sha256::digest(API_KEY)),
+        }],
         redis_url: redis_url.to_owned(),
         redis_prefix: unique("test"),
         kafka: broker::kafka(brokers),
@@ -49,7 +52,12 @@ pub fn test_config(brokers: &str, redis_url: &str) -> Config {
 impl Ingestion {
     /// Creates the topics and starts the service with `config`.
     pub async fn start_with(config: Config) -> Ingestion {
-        broker::create_topics(&config.kafka.brokers, &[&config.events_topic, &config.dlq_topic], 3).await;
+        broker::create_topics(
+            &config.kafka.brokers,
+            &[&config.events_topic, &config.dlq_topic],
+            3,
+        )
+        .await;
         let shutdown = CancellationToken::new();
         let service = lucid_ingestion::start(config.clone(), shutdown.clone())
             .await
@@ -76,7 +84,11 @@ impl Ingestion {
     }
 
     /// Posts a raw body with the given key (or none).
-    pub async fn post_with_key(&self, body: impl Into<reqwest::Body>, key: Option<&str>) -> reqwest::Response {
+    pub async fn post_with_key(
+        &self,
+        body: impl Into<reqwest::Body>,
+        key: Option<&str>,
+    ) -> reqwest::Response {
         let mut request = reqwest::Client::new()
             .post(format!("{}/v1/events", self.url))
             .header("content-type", "application/json")
@@ -89,7 +101,9 @@ impl Ingestion {
 
     /// A gRPC client.
     pub async fn grpc_client(&self) -> IngestServiceClient<tonic::transport::Channel> {
-        IngestServiceClient::connect(self.grpc.clone()).await.expect("ingestion answers gRPC")
+        IngestServiceClient::connect(self.grpc.clone())
+            .await
+            .expect("ingestion answers gRPC")
     }
 
     /// Stops the service and waits for it to drain.
@@ -113,7 +127,9 @@ impl Drop for Ingestion {
 /// A gRPC request with the test key.
 pub fn authorized<T>(message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    let value = format!("Bearer {API_KEY}").parse().expect("ascii header value");
+    let value = format!("Bearer {API_KEY}")
+        .parse()
+        .expect("ascii header value");
     request.metadata_mut().insert("authorization", value);
     request
 }

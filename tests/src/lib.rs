@@ -21,13 +21,23 @@ pub struct Stack {
 impl Stack {
     /// The running stack; panics with instructions when a part does not answer.
     pub fn require() -> Stack {
-        let brokers = std::env::var("LUCID_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".into());
-        let redis_url = std::env::var("LUCID_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:16379".into());
+        let brokers =
+            std::env::var("LUCID_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".into());
+        let redis_url =
+            std::env::var("LUCID_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:16379".into());
 
-        let redis_addr = redis_url.trim_start_matches("redis://").trim_end_matches('/').to_owned();
-        for (name, addr) in [("broker", brokers.split(',').next().unwrap_or_default()), ("redis", &redis_addr)] {
+        let redis_addr = redis_url
+            .trim_start_matches("redis://")
+            .trim_end_matches('/')
+            .to_owned();
+        for (name, addr) in [
+            ("broker", brokers.split(',').next().unwrap_or_default()),
+            ("redis", &redis_addr),
+        ] {
             if !answers(addr) {
-                panic!("{name} is not reachable at {addr}: start the local stack with `scripts/stack up`");
+                panic!(
+                    "{name} is not reachable at {addr}: start the local stack with `scripts/stack up`"
+                );
             }
         }
         Stack { brokers, redis_url }
@@ -42,7 +52,10 @@ pub fn answers(addr: &str) -> bool {
 
 /// A name no other test run uses: `prefix-<8 hex>`.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
 }
 
 /// The pseudonym the platform must produce for `user_id` under `key`, computed here with the
@@ -57,9 +70,12 @@ pub fn expected_pseudonym(key: &str, user_id: &str) -> String {
 /// The real track catalog folder: `LUCID_CATALOG_DIR`, else the shared copy beside the checkout.
 /// Panics with instructions when it is absent.
 pub fn catalog_dir() -> std::path::PathBuf {
-    let dir = std::env::var("LUCID_CATALOG_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fma-echonest-features")
-    });
+    let dir = std::env::var("LUCID_CATALOG_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/data/fma-echonest-features")
+        });
     assert!(
         dir.join("echonest-metrics.json").exists(),
         "track catalog not found in {}: run `scripts/fetch-data` and set LUCID_CATALOG_DIR",

@@ -6,7 +6,10 @@ use std::{collections::BTreeMap, time::Duration};
 use chrono::{SecondsFormat, Utc};
 use lucid_avro::{Codec, REJECTED_EVENT, SchemaSet};
 use lucid_events::{ErrorResponse, PublishResponse, RejectedEvent, Status};
-use lucid_tests::{Stack, broker, expected_pseudonym, ingestion::{Ingestion, PSEUDONYM_KEY}};
+use lucid_tests::{
+    Stack, broker, expected_pseudonym,
+    ingestion::{Ingestion, PSEUDONYM_KEY},
+};
 use serde_json::{Value, json};
 
 fn play(id: &str) -> Value {
@@ -44,17 +47,37 @@ async fn bad_input_gets_exact_statuses_reasons_and_dead_letters() {
     let ingestion = Ingestion::start(&stack).await;
 
     // Request-level refusals.
-    assert_eq!(error_code(ingestion.post_with_key("[]", None).await).await, (401, "unauthenticated".into()));
-    assert_eq!(error_code(ingestion.post_with_key("[]", Some("wrong")).await).await, (401, "unauthenticated".into()));
-    assert_eq!(error_code(ingestion.post("[{\"event_id\": ").await).await, (400, "malformed_json".into()));
-    assert_eq!(error_code(ingestion.post(play("lonely").to_string()).await).await, (400, "not_an_array".into()));
+    assert_eq!(
+        error_code(ingestion.post_with_key("[]", None).await).await,
+        (401, "unauthenticated".into())
+    );
+    assert_eq!(
+        error_code(ingestion.post_with_key("[]", Some("wrong")).await).await,
+        (401, "unauthenticated".into())
+    );
+    assert_eq!(
+        error_code(ingestion.post("[{\"event_id\": ").await).await,
+        (400, "malformed_json".into())
+    );
+    assert_eq!(
+        error_code(ingestion.post(play("lonely").to_string()).await).await,
+        (400, "not_an_array".into())
+    );
     let too_many: Vec<Value> = (0..501).map(|i| play(&format!("bulk-{i}"))).collect();
     assert_eq!(
-        error_code(ingestion.post(serde_json::to_vec(&too_many).expect("json")).await).await,
+        error_code(
+            ingestion
+                .post(serde_json::to_vec(&too_many).expect("json"))
+                .await
+        )
+        .await,
         (413, "too_many_events".into())
     );
     let huge = format!("[\"{}\"]", "x".repeat(2 * 1024 * 1024));
-    assert_eq!(error_code(ingestion.post(huge).await).await, (413, "body_too_large".into()));
+    assert_eq!(
+        error_code(ingestion.post(huge).await).await,
+        (413, "body_too_large".into())
+    );
 
     // Per-event refusals in one batch, with one good event and an in-batch repeat.
     let mut unknown = play("e-unknown");
@@ -70,11 +93,16 @@ async fn bad_input_gets_exact_statuses_reasons_and_dead_letters() {
         json!(42),
         play("e-good"),
     ];
-    let response = ingestion.post(serde_json::to_vec(&batch).expect("json")).await;
+    let response = ingestion
+        .post(serde_json::to_vec(&batch).expect("json"))
+        .await;
     assert_eq!(response.status(), 200);
     let answer: PublishResponse = response.json().await.expect("publish response");
-    let summary: Vec<(Status, Option<&str>, Option<&str>)> =
-        answer.results.iter().map(|r| (r.status, r.reason.as_deref(), r.field.as_deref())).collect();
+    let summary: Vec<(Status, Option<&str>, Option<&str>)> = answer
+        .results
+        .iter()
+        .map(|r| (r.status, r.reason.as_deref(), r.field.as_deref()))
+        .collect();
     assert_eq!(
         summary,
         vec![
@@ -83,29 +111,54 @@ async fn bad_input_gets_exact_statuses_reasons_and_dead_letters() {
             (Status::Rejected, Some("invalid_type"), Some("listened_ms")),
             (Status::Rejected, Some("out_of_range"), Some("listened_ms")),
             (Status::Rejected, Some("invalid_value"), Some("action")),
-            (Status::Rejected, Some("event_time_in_future"), Some("event_time")),
-            (Status::Rejected, Some("field_not_allowed"), Some("mood_valence")),
+            (
+                Status::Rejected,
+                Some("event_time_in_future"),
+                Some("event_time")
+            ),
+            (
+                Status::Rejected,
+                Some("field_not_allowed"),
+                Some("mood_valence")
+            ),
             (Status::Rejected, Some("not_an_object"), None),
             (Status::Duplicate, None, None),
         ]
     );
-    assert_eq!((answer.accepted, answer.duplicates, answer.rejected), (1, 1, 7));
+    assert_eq!(
+        (answer.accepted, answer.duplicates, answer.rejected),
+        (1, 1, 7)
+    );
 
     // A repeated event id in a later request.
-    let again = ingestion.post(serde_json::to_vec(&[play("e-good")]).expect("json")).await;
+    let again = ingestion
+        .post(serde_json::to_vec(&[play("e-good")]).expect("json"))
+        .await;
     let again: PublishResponse = again.json().await.expect("publish response");
     assert_eq!(again.results[0].status, Status::Duplicate);
 
     // Dead letters: the 7 refused events plus the malformed body and the lone object.
-    let records = broker::read_topic(&stack.brokers, &ingestion.dlq_topic, 9, Duration::from_secs(20)).await;
+    let records = broker::read_topic(
+        &stack.brokers,
+        &ingestion.dlq_topic,
+        9,
+        Duration::from_secs(20),
+    )
+    .await;
     let codec = Codec::single_object(SchemaSet::shipped());
     let mut reasons = BTreeMap::new();
     let pseudonym = expected_pseudonym(PSEUDONYM_KEY, "alice-raw-id");
     for record in &records {
         let text = String::from_utf8_lossy(&record.payload);
-        assert!(!text.contains("alice-raw-id"), "raw user id in the dead-letter topic: {text}");
+        assert!(
+            !text.contains("alice-raw-id"),
+            "raw user id in the dead-letter topic: {text}"
+        );
 
-        let decoded = codec.decode(&record.payload, REJECTED_EVENT).await.expect("dead letter decodes");
+        let decoded = codec
+            .decode(&record.payload, REJECTED_EVENT)
+            .await
+            .expect("dead letter decodes");
         let rejected = RejectedEvent::from_avro(decoded.value).expect("a RejectedEvent");
         if let Some(payload) = &rejected.payload {
             let payload: Value = serde_json::from_slice(payload).expect("payload is json");
@@ -131,7 +184,13 @@ async fn bad_input_gets_exact_statuses_reasons_and_dead_letters() {
     .collect();
     assert_eq!(reasons, expected);
 
-    let accepted = broker::read_topic(&stack.brokers, &ingestion.events_topic, 1, Duration::from_secs(10)).await;
+    let accepted = broker::read_topic(
+        &stack.brokers,
+        &ingestion.events_topic,
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(accepted.len(), 1, "only the good event is produced, once");
     ingestion.stop().await;
 }

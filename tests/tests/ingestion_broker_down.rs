@@ -7,7 +7,8 @@ use chrono::{SecondsFormat, Utc};
 use lucid_events::{PublishResponse, Status};
 use lucid_proto::ingest::v1 as pb;
 use lucid_tests::{
-    Stack, broker::{self, PrivateBroker},
+    Stack,
+    broker::{self, PrivateBroker},
     ingestion::{Ingestion, authorized, test_config},
 };
 use prost::Message;
@@ -53,27 +54,36 @@ async fn broker_outage_acknowledges_nothing_and_retries_arrive_once() {
     let mut config = test_config(&private.brokers(), &stack.redis_url);
     config.delivery_timeout = Duration::from_secs(2);
     let ingestion = Ingestion::start_with(config).await;
-    let topics = [ingestion.events_topic.as_str(), ingestion.dlq_topic.as_str()];
+    let topics = [
+        ingestion.events_topic.as_str(),
+        ingestion.dlq_topic.as_str(),
+    ];
 
     private.kill();
 
     let http_batch = events("http", 20);
-    let response = ingestion.post(serde_json::to_vec(&http_batch).expect("json")).await;
+    let response = ingestion
+        .post(serde_json::to_vec(&http_batch).expect("json"))
+        .await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
     let answer: PublishResponse = response.json().await.expect("publish response");
     assert_eq!(answer.accepted, 0);
-    assert!(answer.results.iter().all(|r| r.status == Status::Rejected && r.retryable
+    assert!(answer.results.iter().all(|r| r.status == Status::Rejected
+        && r.retryable
         && r.reason.as_deref() == Some("unavailable")));
 
     let grpc_batch = grpc_events("grpc", 20);
     let mut client = ingestion.grpc_client().await;
     let status = client
-        .publish(authorized(pb::PublishRequest { events: grpc_batch.clone() }))
+        .publish(authorized(pb::PublishRequest {
+            events: grpc_batch.clone(),
+        }))
         .await
         .expect_err("the broker is down");
     assert_eq!(status.code(), tonic::Code::Unavailable);
-    let details = pb::PublishResponse::decode(status.details()).expect("outcomes in the status details");
+    let details =
+        pb::PublishResponse::decode(status.details()).expect("outcomes in the status details");
     assert_eq!(details.accepted, 0);
     assert!(details.results.iter().all(|r| r.retryable));
 
@@ -88,7 +98,13 @@ async fn broker_outage_acknowledges_nothing_and_retries_arrive_once() {
         .into_inner();
     assert_eq!(answer.accepted, 20);
 
-    let records = broker::read_topic(&private.brokers(), &ingestion.events_topic, 40, Duration::from_secs(20)).await;
+    let records = broker::read_topic(
+        &private.brokers(),
+        &ingestion.events_topic,
+        40,
+        Duration::from_secs(20),
+    )
+    .await;
     assert_eq!(records.len(), 40, "each retried event arrives exactly once");
     ingestion.stop().await;
 }
@@ -98,7 +114,9 @@ async fn broker_outage_acknowledges_nothing_and_retries_arrive_once() {
 async fn retry_until_accepted(ingestion: &Ingestion, batch: &[Value]) -> u32 {
     let mut accepted = 0;
     for _ in 0..20 {
-        let response = ingestion.post(serde_json::to_vec(batch).expect("json")).await;
+        let response = ingestion
+            .post(serde_json::to_vec(batch).expect("json"))
+            .await;
         let status = response.status();
         let answer: PublishResponse = response.json().await.expect("publish response");
         accepted += answer.accepted;

@@ -43,12 +43,20 @@ pub struct Decoded {
 impl Codec {
     /// Single-object encoding over the given schemas.
     pub fn single_object(schemas: SchemaSet) -> Self {
-        Codec { schemas: Arc::new(schemas), registry: None, by_id: Default::default() }
+        Codec {
+            schemas: Arc::new(schemas),
+            registry: None,
+            by_id: Default::default(),
+        }
     }
 
     /// Confluent wire format, ids from the registry.
     pub fn confluent(schemas: SchemaSet, registry: RegistryClient) -> Self {
-        Codec { schemas: Arc::new(schemas), registry: Some(registry), by_id: Default::default() }
+        Codec {
+            schemas: Arc::new(schemas),
+            registry: Some(registry),
+            by_id: Default::default(),
+        }
     }
 
     /// Confluent framing when `registry_url` is set, single-object encoding otherwise.
@@ -79,12 +87,18 @@ impl Codec {
                 confluent_header(id)
             }
         };
-        Ok(Encoder { schema, header: header.into() })
+        Ok(Encoder {
+            schema,
+            header: header.into(),
+        })
     }
 
     /// Decodes a record and resolves it to the newest schema of `reader`.
     pub async fn decode(&self, bytes: &[u8], reader: &str) -> Result<Decoded, DecodeError> {
-        let reader = self.schemas.latest(reader).map_err(|e| DecodeError::Body(e.to_string()))?;
+        let reader = self
+            .schemas
+            .latest(reader)
+            .map_err(|e| DecodeError::Body(e.to_string()))?;
         self.decode_as(bytes, &reader).await
     }
 
@@ -107,7 +121,11 @@ impl Codec {
         decode_body(&writer, reader, body)
     }
 
-    async fn schema_by_id(&self, registry: &RegistryClient, id: u32) -> Result<Arc<Schema>, DecodeError> {
+    async fn schema_by_id(
+        &self,
+        registry: &RegistryClient,
+        id: u32,
+    ) -> Result<Arc<Schema>, DecodeError> {
         if let Some(schema) = self.by_id.read().await.get(&id) {
             return Ok(schema.clone());
         }
@@ -117,7 +135,8 @@ impl Codec {
             RegistryError::Unavailable(detail) => DecodeError::Registry(detail),
         })?;
         let schema = Arc::new(
-            Schema::parse_str(&text).map_err(|e| DecodeError::Body(format!("registry schema {id}: {e}")))?,
+            Schema::parse_str(&text)
+                .map_err(|e| DecodeError::Body(format!("registry schema {id}: {e}")))?,
         );
         self.by_id.write().await.insert(id, schema.clone());
         Ok(schema)
@@ -131,7 +150,9 @@ impl Encoder {
             schema: full_name(&self.schema).unwrap_or_default(),
             detail: e.to_string(),
         };
-        let writer = GenericDatumWriter::builder(&self.schema).build().map_err(invalid)?;
+        let writer = GenericDatumWriter::builder(&self.schema)
+            .build()
+            .map_err(invalid)?;
 
         let mut out = Vec::with_capacity(self.header.len() + 192);
         out.extend_from_slice(&self.header);
@@ -156,18 +177,52 @@ fn decode_body(writer: &Schema, reader: &Schema, body: &[u8]) -> Result<Decoded,
         });
     }
 
-    let mut rest = body;
+    let mut input = Exact {
+        rest: body,
+        overrun: false,
+    };
     let resolve = (writer != reader).then_some(reader);
     let body_error = |e: apache_avro::Error| DecodeError::Body(e.to_string());
     let value = GenericDatumReader::builder(writer)
         .maybe_reader_schema(resolve)
         .build()
         .map_err(body_error)?
-        .read_value(&mut rest)
-        .map_err(body_error)?;
+        .read_value(&mut input);
 
-    if !rest.is_empty() {
-        return Err(DecodeError::Trailing(rest.len()));
+    if input.overrun {
+        return Err(DecodeError::Body(format!(
+            "truncated: the {} body bytes end inside the record",
+            body.len()
+        )));
     }
-    Ok(Decoded { value, writer: writer_name })
+    let value = value.map_err(body_error)?;
+    if !input.rest.is_empty() {
+        return Err(DecodeError::Trailing(input.rest.len()));
+    }
+    Ok(Decoded {
+        value,
+        writer: writer_name,
+    })
+}
+
+/// A reader over the body that notes any attempt to read past its end.
+///
+/// apache-avro 0.22 turns end-of-input inside a string, boolean or union into a null value
+/// instead of an error, so a truncated record would otherwise decode "successfully".
+struct Exact<'a> {
+    rest: &'a [u8],
+    overrun: bool,
+}
+
+impl std::io::Read for Exact<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.rest.is_empty() && !buf.is_empty() {
+            self.overrun = true;
+            return Ok(0);
+        }
+        let n = buf.len().min(self.rest.len());
+        buf[..n].copy_from_slice(&self.rest[..n]);
+        self.rest = &self.rest[n..];
+        Ok(n)
+    }
 }

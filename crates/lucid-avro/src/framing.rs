@@ -35,7 +35,10 @@ pub(crate) fn split_single_object(bytes: &[u8]) -> Result<([u8; 8], &[u8]), Deco
         return Err(bad_magic(&bytes[..2], &SINGLE_OBJECT_MAGIC));
     }
     if bytes.len() < SINGLE_OBJECT_HEADER {
-        return Err(DecodeError::Truncated { len: bytes.len(), needed: SINGLE_OBJECT_HEADER });
+        return Err(DecodeError::Truncated {
+            len: bytes.len(),
+            needed: SINGLE_OBJECT_HEADER,
+        });
     }
 
     let mut print = [0u8; 8];
@@ -59,7 +62,10 @@ pub(crate) fn split_confluent(bytes: &[u8]) -> Result<(u32, &[u8]), DecodeError>
         return Err(bad_magic(&bytes[..1], &[CONFLUENT_MAGIC]));
     }
     if bytes.len() < CONFLUENT_HEADER {
-        return Err(DecodeError::Truncated { len: bytes.len(), needed: CONFLUENT_HEADER });
+        return Err(DecodeError::Truncated {
+            len: bytes.len(),
+            needed: CONFLUENT_HEADER,
+        });
     }
 
     let id = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
@@ -67,7 +73,10 @@ pub(crate) fn split_confluent(bytes: &[u8]) -> Result<(u32, &[u8]), DecodeError>
 }
 
 fn bad_magic(found: &[u8], expected: &[u8]) -> DecodeError {
-    DecodeError::BadMagic { found: hex::encode(found), expected: hex::encode(expected) }
+    DecodeError::BadMagic {
+        found: hex::encode(found),
+        expected: hex::encode(expected),
+    }
 }
 
 #[cfg(test)]
@@ -79,13 +88,19 @@ mod tests {
         // The Avro project's test vectors give CRC-64-AVRO("\"null\"") as the signed long
         // 7195948357588979594; single-object encoding writes it little-endian.
         let schema = Schema::parse_str(r#""null""#).expect("valid schema");
-        assert_eq!(fingerprint(&schema), 7_195_948_357_588_979_594_i64.to_le_bytes());
+        assert_eq!(
+            fingerprint(&schema),
+            7_195_948_357_588_979_594_i64.to_le_bytes()
+        );
     }
 
     #[test]
     fn short_single_object_record_is_truncated() {
         let error = split_single_object(&[0xC3, 0x01, 1, 2]).expect_err("too short");
-        assert!(matches!(error, DecodeError::Truncated { len: 4, needed: 10 }));
+        assert!(matches!(
+            error,
+            DecodeError::Truncated { len: 4, needed: 10 }
+        ));
     }
 
     #[test]
@@ -104,8 +119,17 @@ mod tests {
 
     #[test]
     fn confluent_wrong_magic_and_truncation_are_errors() {
-        assert!(matches!(split_confluent(&[1, 0, 0, 0, 1]), Err(DecodeError::BadMagic { .. })));
-        assert!(matches!(split_confluent(&[0, 0, 0]), Err(DecodeError::Truncated { len: 3, .. })));
-        assert!(matches!(split_confluent(&[]), Err(DecodeError::Truncated { len: 0, .. })));
+        assert!(matches!(
+            split_confluent(&[1, 0, 0, 0, 1]),
+            Err(DecodeError::BadMagic { .. })
+        ));
+        assert!(matches!(
+            split_confluent(&[0, 0, 0]),
+            Err(DecodeError::Truncated { len: 3, .. })
+        ));
+        assert!(matches!(
+            split_confluent(&[]),
+            Err(DecodeError::Truncated { len: 0, .. })
+        ));
     }
 }

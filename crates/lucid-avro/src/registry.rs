@@ -44,7 +44,10 @@ impl RegistryClient {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("a reqwest client with only a timeout set always builds");
-        RegistryClient { base: base.trim_end_matches('/').to_owned(), http }
+        RegistryClient {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        }
     }
 
     /// Registers `schema` under `subject` (idempotent in the registry) and returns its id.
@@ -78,6 +81,11 @@ async fn read<T: serde::de::DeserializeOwned>(
     if response.status() == reqwest::StatusCode::NOT_FOUND {
         return Err(RegistryError::NotFound);
     }
-    let response = response.error_for_status().map_err(|e| RegistryError::Unavailable(e.to_string()))?;
-    response.json().await.map_err(|e| RegistryError::Unavailable(e.to_string()))
+    let response = response
+        .error_for_status()
+        .map_err(|e| RegistryError::Unavailable(e.to_string()))?;
+    response
+        .json()
+        .await
+        .map_err(|e| RegistryError::Unavailable(e.to_string()))
 }

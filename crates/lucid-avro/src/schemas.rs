@@ -29,9 +29,13 @@ pub struct SchemaSet {
 impl SchemaSet {
     /// The schemas shipped with the platform.
     pub fn shipped() -> Self {
-        let mut set = SchemaSet { latest: HashMap::new(), by_fingerprint: HashMap::new() };
+        let mut set = SchemaSet {
+            latest: HashMap::new(),
+            by_fingerprint: HashMap::new(),
+        };
         for text in SHIPPED {
-            set.add(text).expect("shipped schemas are valid: checked by the tests");
+            set.add(text)
+                .expect("shipped schemas are valid: checked by the tests");
         }
         set
     }
@@ -50,7 +54,10 @@ impl SchemaSet {
 
     /// The newest schema of a record.
     pub fn latest(&self, name: &str) -> Result<Arc<Schema>, EncodeError> {
-        self.latest.get(name).cloned().ok_or_else(|| EncodeError::UnknownSchema(name.to_owned()))
+        self.latest
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EncodeError::UnknownSchema(name.to_owned()))
     }
 
     /// The schema with this fingerprint, if known.

@@ -49,7 +49,11 @@ impl Catalog {
             }
         }
 
-        let stats = JoinStats { feature_tracks: tracks.len(), metadata_rows: metadata.len(), matched };
+        let stats = JoinStats {
+            feature_tracks: tracks.len(),
+            metadata_rows: metadata.len(),
+            matched,
+        };
         let mut catalog = Catalog::from_tracks(tracks)?;
         catalog.stats = stats;
         Ok(catalog)
@@ -65,15 +69,26 @@ impl Catalog {
         let mut index = HashMap::with_capacity(tracks.len());
         for (position, track) in tracks.iter().enumerate() {
             if index.insert(track.id, position).is_some() {
-                return Err(CatalogError::Invalid(format!("track {} appears twice", track.id)));
+                return Err(CatalogError::Invalid(format!(
+                    "track {} appears twice",
+                    track.id
+                )));
             }
         }
 
         let has_metadata =
             |t: &&Track| t.genre.is_some() || t.duration_ms.is_some() || t.listens.is_some();
         let matched = tracks.iter().filter(has_metadata).count();
-        let stats = JoinStats { feature_tracks: tracks.len(), metadata_rows: matched, matched };
-        Ok(Catalog { tracks, index, stats })
+        let stats = JoinStats {
+            feature_tracks: tracks.len(),
+            metadata_rows: matched,
+            matched,
+        };
+        Ok(Catalog {
+            tracks,
+            index,
+            stats,
+        })
     }
 
     /// The track with this id, if the catalog has it.
@@ -103,7 +118,10 @@ impl Catalog {
 
     /// Number of tracks of a genre.
     pub fn genre_count(&self, genre: Genre) -> usize {
-        self.tracks.iter().filter(|track| track.genre == Some(genre)).count()
+        self.tracks
+            .iter()
+            .filter(|track| track.genre == Some(genre))
+            .count()
     }
 }
 
@@ -156,7 +174,14 @@ over two lines\",168,Hip-Hop,1293
         fs::remove_dir_all(&dir).expect("clean up");
 
         assert_eq!(catalog.len(), 3);
-        assert_eq!(catalog.stats(), JoinStats { feature_tracks: 3, metadata_rows: 3, matched: 2 });
+        assert_eq!(
+            catalog.stats(),
+            JoinStats {
+                feature_tracks: 3,
+                metadata_rows: 3,
+                matched: 2
+            }
+        );
 
         let two = catalog.get(2).expect("track 2");
         assert_eq!(two.genre, Some(Genre::HipHop));
@@ -165,11 +190,20 @@ over two lines\",168,Hip-Hop,1293
         assert_eq!(two.valence, 0.57);
 
         let three = catalog.get(3).expect("track 3 has features only");
-        assert_eq!((three.genre, three.duration_ms, three.listens), (None, None, None));
+        assert_eq!(
+            (three.genre, three.duration_ms, three.listens),
+            (None, None, None)
+        );
 
-        assert!(catalog.get(99).is_none(), "metadata without features is dropped");
+        assert!(
+            catalog.get(99).is_none(),
+            "metadata without features is dropped"
+        );
         assert_eq!(catalog.genre_count(Genre::Rock), 1);
-        assert_eq!(catalog.tracks().iter().map(|t| t.id).collect::<Vec<_>>(), [2, 3, 5]);
+        assert_eq!(
+            catalog.tracks().iter().map(|t| t.id).collect::<Vec<_>>(),
+            [2, 3, 5]
+        );
     }
 
     #[test]

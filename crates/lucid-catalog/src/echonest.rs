@@ -38,9 +38,15 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Track>, CatalogError> {
 
 /// Parses features JSON; `path` only names the source in errors.
 pub(crate) fn parse(reader: impl Read, path: &Path) -> Result<Vec<Track>, CatalogError> {
-    let columns: Columns = serde_json::from_reader(reader)
-        .map_err(|source| CatalogError::Json { path: path.to_owned(), source })?;
-    let bad = |message: String| CatalogError::BadValue { path: path.to_owned(), message };
+    let columns: Columns =
+        serde_json::from_reader(reader).map_err(|source| CatalogError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
+    let bad = |message: String| CatalogError::BadValue {
+        path: path.to_owned(),
+        message,
+    };
 
     let features = [
         ("acousticness", &columns.acousticness),
@@ -53,7 +59,10 @@ pub(crate) fn parse(reader: impl Read, path: &Path) -> Result<Vec<Track>, Catalo
         ("valence", &columns.valence),
     ];
     for (name, column) in features {
-        if let Some(row) = column.keys().find(|row| !columns.track_id.contains_key(*row)) {
+        if let Some(row) = column
+            .keys()
+            .find(|row| !columns.track_id.contains_key(*row))
+        {
             return Err(bad(format!("row {row} has a {name} value but no track_id")));
         }
     }
@@ -90,8 +99,16 @@ pub(crate) fn parse(reader: impl Read, path: &Path) -> Result<Vec<Track>, Catalo
 }
 
 fn with_features(id: i64, values: [f64; 8]) -> Track {
-    let [acousticness, danceability, energy, instrumentalness, liveness, speechiness, tempo, valence] =
-        values;
+    let [
+        acousticness,
+        danceability,
+        energy,
+        instrumentalness,
+        liveness,
+        speechiness,
+        tempo,
+        valence,
+    ] = values;
     Track {
         id,
         acousticness,
@@ -149,7 +166,10 @@ mod tests {
         let error = parse_str(&text).expect_err("no energy column");
         assert!(matches!(error, CatalogError::Json { .. }), "{error:?}");
         let message = error.to_string();
-        assert!(message.starts_with("features.json is not valid"), "{message}");
+        assert!(
+            message.starts_with("features.json is not valid"),
+            "{message}"
+        );
         assert!(message.contains("missing field `energy`"), "{message}");
     }
 
@@ -161,9 +181,15 @@ mod tests {
 
     #[test]
     fn missing_cell_names_row_and_track() {
-        let text = TWO_TRACKS.replace(r#""valence": {"0": 0.2, "1": 0.8}"#, r#""valence": {"0": 0.2}"#);
+        let text = TWO_TRACKS.replace(
+            r#""valence": {"0": 0.2, "1": 0.8}"#,
+            r#""valence": {"0": 0.2}"#,
+        );
         let error = parse_str(&text).expect_err("missing cell");
-        assert_eq!(error.to_string(), "features.json: row 1 (track 2) has no valence value");
+        assert_eq!(
+            error.to_string(),
+            "features.json: row 1 (track 2) has no valence value"
+        );
     }
 
     #[test]
@@ -180,7 +206,10 @@ mod tests {
     fn duplicate_track_id_is_refused() {
         let text = TWO_TRACKS.replace(r#"{"0": 10, "1": 2}"#, r#"{"0": 2, "1": 2}"#);
         let error = parse_str(&text).expect_err("duplicate id");
-        assert_eq!(error.to_string(), "features.json: track 2 appears in more than one row");
+        assert_eq!(
+            error.to_string(),
+            "features.json: track 2 appears in more than one row"
+        );
     }
 
     #[test]

@@ -36,11 +36,19 @@ pub(crate) fn read(path: &Path) -> Result<HashMap<i64, Metadata>, CatalogError> 
 }
 
 /// Parses metadata CSV; `path` only names the source in errors.
-pub(crate) fn parse(reader: impl Read, path: &Path) -> Result<HashMap<i64, Metadata>, CatalogError> {
-    let csv_error = |message: String| CatalogError::Csv { path: path.to_owned(), message };
+pub(crate) fn parse(
+    reader: impl Read,
+    path: &Path,
+) -> Result<HashMap<i64, Metadata>, CatalogError> {
+    let csv_error = |message: String| CatalogError::Csv {
+        path: path.to_owned(),
+        message,
+    };
     let mut reader = csv::Reader::from_reader(reader);
 
-    let headers = reader.headers().map_err(|error| csv_error(error.to_string()))?;
+    let headers = reader
+        .headers()
+        .map_err(|error| csv_error(error.to_string()))?;
     let column = |name: &str| {
         headers
             .iter()
@@ -56,12 +64,17 @@ pub(crate) fn parse(reader: impl Read, path: &Path) -> Result<HashMap<i64, Metad
 
     let mut tracks = HashMap::new();
     let mut record = StringRecord::new();
-    while reader.read_record(&mut record).map_err(|error| csv_error(error.to_string()))? {
+    while reader
+        .read_record(&mut record)
+        .map_err(|error| csv_error(error.to_string()))?
+    {
         let line = record.position().map_or(0, |position| position.line());
-        let (id, metadata) =
-            parse_record(&record, &layout).map_err(|message| csv_error(format!("line {line}: {message}")))?;
+        let (id, metadata) = parse_record(&record, &layout)
+            .map_err(|message| csv_error(format!("line {line}: {message}")))?;
         if tracks.insert(id, metadata).is_some() {
-            return Err(csv_error(format!("line {line}: track {id} appears in more than one row")));
+            return Err(csv_error(format!(
+                "line {line}: track {id} appears in more than one row"
+            )));
         }
     }
     Ok(tracks)
@@ -92,7 +105,9 @@ fn parse_record(record: &StringRecord, layout: &Layout) -> Result<(i64, Metadata
                 .ok()
                 .filter(|secs| secs.is_finite() && *secs > 0.0 && *secs < 86_400.0)
                 .map(|secs| (secs * 1000.0).round() as i64)
-                .ok_or_else(|| format!("duration {text:?} is not a number of seconds in 0-86400"))?,
+                .ok_or_else(|| {
+                    format!("duration {text:?} is not a number of seconds in 0-86400")
+                })?,
         ),
     };
 
@@ -104,7 +119,14 @@ fn parse_record(record: &StringRecord, layout: &Layout) -> Result<(i64, Metadata
         ),
     };
 
-    Ok((id, Metadata { genre, duration_ms, listens }))
+    Ok((
+        id,
+        Metadata {
+            genre,
+            duration_ms,
+            listens,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -130,13 +152,28 @@ second line, with a comma and \"\"quotes\"\"\",837,Rock,1832,Father's Day
         assert_eq!(tracks.len(), 3);
         assert_eq!(
             tracks[&135],
-            Metadata { genre: Some(Genre::Rock), duration_ms: Some(837_000), listens: Some(1832) }
+            Metadata {
+                genre: Some(Genre::Rock),
+                duration_ms: Some(837_000),
+                listens: Some(1832)
+            }
         );
         assert_eq!(
             tracks[&136],
-            Metadata { genre: Some(Genre::HipHop), duration_ms: Some(509_000), listens: None }
+            Metadata {
+                genre: Some(Genre::HipHop),
+                duration_ms: Some(509_000),
+                listens: None
+            }
         );
-        assert_eq!(tracks[&137], Metadata { genre: None, duration_ms: None, listens: Some(12) });
+        assert_eq!(
+            tracks[&137],
+            Metadata {
+                genre: None,
+                duration_ms: None,
+                listens: Some(12)
+            }
+        );
     }
 
     #[test]
@@ -156,15 +193,21 @@ lines\",100,Rock,5
 
     #[test]
     fn unknown_genre_is_refused() {
-        let error = parse_str("track_id,duration,genre_top,listens\n1,100,Jazz,5\n")
-            .expect_err("jazz");
-        assert_eq!(error.to_string(), "meta.csv: line 2: genre_top \"Jazz\" is neither Rock nor Hip-Hop");
+        let error =
+            parse_str("track_id,duration,genre_top,listens\n1,100,Jazz,5\n").expect_err("jazz");
+        assert_eq!(
+            error.to_string(),
+            "meta.csv: line 2: genre_top \"Jazz\" is neither Rock nor Hip-Hop"
+        );
     }
 
     #[test]
     fn missing_column_is_named() {
         let error = parse_str("track_id,duration,genre_top\n1,100,Rock\n").expect_err("no listens");
-        assert_eq!(error.to_string(), "meta.csv: the header has no listens column");
+        assert_eq!(
+            error.to_string(),
+            "meta.csv: the header has no listens column"
+        );
     }
 
     #[test]
@@ -179,13 +222,19 @@ lines\",100,Rock,5
     fn duplicate_track_is_refused() {
         let text = "track_id,duration,genre_top,listens\n1,100,Rock,5\n1,90,Rock,6\n";
         let error = parse_str(text).expect_err("duplicate");
-        assert_eq!(error.to_string(), "meta.csv: line 3: track 1 appears in more than one row");
+        assert_eq!(
+            error.to_string(),
+            "meta.csv: line 3: track 1 appears in more than one row"
+        );
     }
 
     #[test]
     fn negative_listens_are_refused() {
         let error = parse_str("track_id,duration,genre_top,listens\n1,100,Rock,-5\n")
             .expect_err("negative");
-        assert_eq!(error.to_string(), "meta.csv: line 2: listens \"-5\" is not a non-negative integer");
+        assert_eq!(
+            error.to_string(),
+            "meta.csv: line 2: listens \"-5\" is not a non-negative integer"
+        );
     }
 }

@@ -32,7 +32,10 @@ pub enum ConfigError {
 impl ConfigError {
     /// An unacceptable value of `setting`.
     pub fn invalid(setting: &str, problem: impl Into<String>) -> Self {
-        ConfigError::Invalid { setting: setting.to_owned(), problem: problem.into() }
+        ConfigError::Invalid {
+            setting: setting.to_owned(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -44,7 +47,10 @@ where
     let mut figment = Figment::from(Serialized::defaults(T::default()));
     if let Some(file) = file {
         if !file.exists() {
-            return Err(ConfigError::invalid("config file", format!("{} does not exist", file.display())));
+            return Err(ConfigError::invalid(
+                "config file",
+                format!("{} does not exist", file.display()),
+            ));
         }
         figment = figment.merge(Toml::file(file));
     }
@@ -128,13 +134,17 @@ mod tests {
 
     #[test]
     fn missing_file_is_an_error() {
-        let error = load::<Sample>("LUCID_T_", Some(Path::new("/nonexistent.toml"))).expect_err("no file");
+        let error =
+            load::<Sample>("LUCID_T_", Some(Path::new("/nonexistent.toml"))).expect_err("no file");
         assert!(error.to_string().contains("/nonexistent.toml"));
     }
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        let sample = Sample { key: Secret::new("hunter2"), ..Default::default() };
+        let sample = Sample {
+            key: Secret::new("hunter2"),
+            ..Default::default()
+        };
         assert!(!format!("{sample:?}").contains("hunter2"));
         assert_eq!(sample.key.expose(), "hunter2");
     }

@@ -56,7 +56,10 @@ pub fn parse_event(value: &Value) -> Result<EventInput, Rejection> {
     if !value.is_object() {
         return Err(Rejection::event(
             Reason::NotAnObject,
-            format!("each event must be a JSON object, found {}", json_kind(value)),
+            format!(
+                "each event must be a JSON object, found {}",
+                json_kind(value)
+            ),
         ));
     }
 

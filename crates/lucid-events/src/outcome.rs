@@ -74,7 +74,15 @@ pub struct ErrorBody {
 impl EventOutcome {
     /// An accepted or duplicate event.
     pub fn ok(index: u32, event_id: Option<String>, status: Status) -> Self {
-        EventOutcome { index, event_id, status, reason: None, field: None, message: None, retryable: false }
+        EventOutcome {
+            index,
+            event_id,
+            status,
+            reason: None,
+            field: None,
+            message: None,
+            retryable: false,
+        }
     }
 
     /// A refused event.

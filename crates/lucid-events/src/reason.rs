@@ -90,12 +90,20 @@ pub struct Rejection {
 impl Rejection {
     /// A refusal about one field.
     pub fn field(reason: Reason, field: &str, message: impl Into<String>) -> Self {
-        Rejection { reason, field: Some(field.to_owned()), message: message.into() }
+        Rejection {
+            reason,
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
     }
 
     /// A refusal about the event as a whole.
     pub fn event(reason: Reason, message: impl Into<String>) -> Self {
-        Rejection { reason, field: None, message: message.into() }
+        Rejection {
+            reason,
+            field: None,
+            message: message.into(),
+        }
     }
 }
 

@@ -85,7 +85,11 @@ pub struct RecordError {
 
 impl ListeningEvent {
     /// Builds the record for a validated input.
-    pub fn from_input(input: &EventInput, user_pseudonym: String, ingest_time: DateTime<Utc>) -> Self {
+    pub fn from_input(
+        input: &EventInput,
+        user_pseudonym: String,
+        ingest_time: DateTime<Utc>,
+    ) -> Self {
         ListeningEvent {
             event_id: input.event_id.clone(),
             user_pseudonym,
@@ -109,20 +113,50 @@ impl ListeningEvent {
     pub fn to_avro(&self) -> Value {
         Value::Record(vec![
             ("event_id".into(), Value::String(self.event_id.clone())),
-            ("user_pseudonym".into(), Value::String(self.user_pseudonym.clone())),
+            (
+                "user_pseudonym".into(),
+                Value::String(self.user_pseudonym.clone()),
+            ),
             ("session_id".into(), Value::String(self.session_id.clone())),
             ("event_time".into(), Value::TimestampMillis(self.event_time)),
-            ("ingest_time".into(), Value::TimestampMillis(self.ingest_time)),
-            ("action".into(), symbol(self.action.avro_index(), self.action.avro_symbol())),
+            (
+                "ingest_time".into(),
+                Value::TimestampMillis(self.ingest_time),
+            ),
+            (
+                "action".into(),
+                symbol(self.action.avro_index(), self.action.avro_symbol()),
+            ),
             ("track_id".into(), nullable(self.track_id.map(Value::Long))),
             ("position".into(), nullable(self.position.map(Value::Int))),
-            ("listened_ms".into(), nullable(self.listened_ms.map(Value::Long))),
-            ("track_duration_ms".into(), nullable(self.track_duration_ms.map(Value::Long))),
-            ("context".into(), symbol(self.context.avro_index(), self.context.avro_symbol())),
-            ("platform".into(), symbol(self.platform.avro_index(), self.platform.avro_symbol())),
-            ("app_version".into(), Value::String(self.app_version.clone())),
-            ("mood_valence".into(), nullable(self.mood_valence.map(Value::Int))),
-            ("mood_arousal".into(), nullable(self.mood_arousal.map(Value::Int))),
+            (
+                "listened_ms".into(),
+                nullable(self.listened_ms.map(Value::Long)),
+            ),
+            (
+                "track_duration_ms".into(),
+                nullable(self.track_duration_ms.map(Value::Long)),
+            ),
+            (
+                "context".into(),
+                symbol(self.context.avro_index(), self.context.avro_symbol()),
+            ),
+            (
+                "platform".into(),
+                symbol(self.platform.avro_index(), self.platform.avro_symbol()),
+            ),
+            (
+                "app_version".into(),
+                Value::String(self.app_version.clone()),
+            ),
+            (
+                "mood_valence".into(),
+                nullable(self.mood_valence.map(Value::Int)),
+            ),
+            (
+                "mood_arousal".into(),
+                nullable(self.mood_arousal.map(Value::Int)),
+            ),
         ])
     }
 
@@ -175,10 +209,22 @@ impl RejectedEvent {
             ("reason".into(), Value::String(self.reason.clone())),
             ("detail".into(), Value::String(self.detail.clone())),
             ("source".into(), self.source.avro()),
-            ("event_id".into(), nullable(self.event_id.clone().map(Value::String))),
-            ("payload".into(), nullable(self.payload.clone().map(Value::Bytes))),
-            ("payload_sha256".into(), Value::String(self.payload_sha256.clone())),
-            ("rejected_time".into(), Value::TimestampMillis(self.rejected_time)),
+            (
+                "event_id".into(),
+                nullable(self.event_id.clone().map(Value::String)),
+            ),
+            (
+                "payload".into(),
+                nullable(self.payload.clone().map(Value::Bytes)),
+            ),
+            (
+                "payload_sha256".into(),
+                Value::String(self.payload_sha256.clone()),
+            ),
+            (
+                "rejected_time".into(),
+                Value::TimestampMillis(self.rejected_time),
+            ),
             ("retryable".into(), Value::Boolean(self.retryable)),
         ])
     }
@@ -220,12 +266,18 @@ impl Fields {
     fn new(record: &'static str, value: Value) -> Result<Self, RecordError> {
         match value {
             Value::Record(fields) => Ok(Fields { record, fields }),
-            other => Err(RecordError { record, problem: format!("expected a record, got {other:?}") }),
+            other => Err(RecordError {
+                record,
+                problem: format!("expected a record, got {other:?}"),
+            }),
         }
     }
 
     fn error(&self, problem: String) -> RecordError {
-        RecordError { record: self.record, problem }
+        RecordError {
+            record: self.record,
+            problem,
+        }
     }
 
     fn take(&mut self, name: &str) -> Result<Value, RecordError> {
@@ -249,21 +301,26 @@ impl Fields {
 
     fn symbol<T>(&mut self, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, RecordError> {
         match self.take(name)? {
-            Value::Enum(_, symbol) => {
-                parse(&symbol).ok_or_else(|| self.error(format!("{name} has unknown symbol {symbol}")))
-            }
+            Value::Enum(_, symbol) => parse(&symbol)
+                .ok_or_else(|| self.error(format!("{name} has unknown symbol {symbol}"))),
             other => Err(self.error(format!("field {name} is not an enum: {other:?}"))),
         }
     }
 
-    fn optional<T>(&mut self, name: &str, read: fn(Value) -> Option<T>) -> Result<Option<T>, RecordError> {
+    fn optional<T>(
+        &mut self,
+        name: &str,
+        read: fn(Value) -> Option<T>,
+    ) -> Result<Option<T>, RecordError> {
         let value = match self.take(name)? {
             Value::Union(_, inner) => *inner,
             other => other,
         };
         match value {
             Value::Null => Ok(None),
-            other => read(other).map(Some).ok_or_else(|| self.error(format!("field {name} has the wrong type"))),
+            other => read(other)
+                .map(Some)
+                .ok_or_else(|| self.error(format!("field {name} has the wrong type"))),
         }
     }
 }

@@ -63,13 +63,20 @@ fn check_id(field: &str, value: &str) -> Result<(), Rejection> {
 
 fn check_text(field: &str, value: &str, max_len: usize) -> Result<(), Rejection> {
     if value.trim().is_empty() {
-        return Err(Rejection::field(Reason::InvalidValue, field, format!("{field} is empty")));
+        return Err(Rejection::field(
+            Reason::InvalidValue,
+            field,
+            format!("{field} is empty"),
+        ));
     }
     if value.len() > max_len {
         return Err(Rejection::field(
             Reason::OutOfRange,
             field,
-            format!("{field} is {} bytes long; at most {max_len} are allowed", value.len()),
+            format!(
+                "{field} is {} bytes long; at most {max_len} are allowed",
+                value.len()
+            ),
         ));
     }
     Ok(())
@@ -115,16 +122,24 @@ fn check_track_fields(event: &EventInput, limits: &Limits) -> Result<(), Rejecti
     if !event.action.is_track_action() {
         return forbid(event.action, &TRACK_FIELDS, &values);
     }
-    let (Some(track), Some(position), Some(listened), Some(duration)) =
-        (event.track_id, event.position, event.listened_ms, event.track_duration_ms)
-    else {
+    let (Some(track), Some(position), Some(listened), Some(duration)) = (
+        event.track_id,
+        event.position,
+        event.listened_ms,
+        event.track_duration_ms,
+    ) else {
         return require(event.action, &TRACK_FIELDS, &values);
     };
 
     range("track_id", track, 0, i64::MAX)?;
     range("position", i64::from(position), 0, i64::from(MAX_POSITION))?;
     range("track_duration_ms", duration, 1, MAX_TRACK_MS)?;
-    range("listened_ms", listened, 0, duration + limits.listened_slack_ms)
+    range(
+        "listened_ms",
+        listened,
+        0,
+        duration + limits.listened_slack_ms,
+    )
 }
 
 fn check_mood_fields(event: &EventInput) -> Result<(), Rejection> {
@@ -134,7 +149,10 @@ fn check_mood_fields(event: &EventInput) -> Result<(), Rejection> {
     }
     require(event.action, &MOOD_FIELDS, &values)?;
 
-    for (field, value) in MOOD_FIELDS.iter().zip([event.mood_valence, event.mood_arousal]) {
+    for (field, value) in MOOD_FIELDS
+        .iter()
+        .zip([event.mood_valence, event.mood_arousal])
+    {
         range(field, i64::from(value.unwrap_or_default()), 1, 9)?;
     }
     Ok(())
@@ -220,7 +238,11 @@ mod tests {
         let rejection = reject(&event);
         assert_eq!(rejection.reason, Reason::OutOfRange);
         assert_eq!(rejection.field.as_deref(), Some("listened_ms"));
-        assert!(rejection.message.contains("between 0 and 185000"), "{}", rejection.message);
+        assert!(
+            rejection.message.contains("between 0 and 185000"),
+            "{}",
+            rejection.message
+        );
     }
 
     #[test]
@@ -234,15 +256,22 @@ mod tests {
     fn mood_must_lie_between_one_and_nine() {
         let mut event = play();
         event.action = Action::MoodCheckin;
-        (event.track_id, event.position, event.listened_ms, event.track_duration_ms) =
-            (None, None, None, None);
+        (
+            event.track_id,
+            event.position,
+            event.listened_ms,
+            event.track_duration_ms,
+        ) = (None, None, None, None);
         event.mood_valence = Some(9);
         event.mood_arousal = Some(1);
         assert_eq!(validate(&event, &Limits::default(), now()), Ok(()));
 
         event.mood_arousal = Some(10);
         let rejection = reject(&event);
-        assert_eq!((rejection.reason, rejection.field.as_deref()), (Reason::OutOfRange, Some("mood_arousal")));
+        assert_eq!(
+            (rejection.reason, rejection.field.as_deref()),
+            (Reason::OutOfRange, Some("mood_arousal"))
+        );
 
         event.mood_arousal = None;
         assert_eq!(reject(&event).reason, Reason::MissingField);
@@ -285,6 +314,9 @@ mod tests {
         let mut event = play();
         event.session_id = "s 1".into();
         let rejection = reject(&event);
-        assert_eq!((rejection.reason, rejection.field.as_deref()), (Reason::InvalidValue, Some("session_id")));
+        assert_eq!(
+            (rejection.reason, rejection.field.as_deref()),
+            (Reason::InvalidValue, Some("session_id"))
+        );
     }
 }

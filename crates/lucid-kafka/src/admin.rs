@@ -33,8 +33,10 @@ pub async fn ensure_topics(
         .create()
         .map_err(|e| AdminError::Settings(e.to_string()))?;
 
-    let new: Vec<NewTopic<'_>> =
-        topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin
         .create_topics(&new, &options)
@@ -45,36 +47,13 @@ pub async fn ensure_topics(
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
-                return Err(AdminError::Broker(format!("cannot create topic {topic}: {code}")));
+                return Err(AdminError::Broker(format!(
+                    "cannot create topic {topic}: {code}"
+                )));
             }
         }
     }
     Ok(())
-}
-
-/// The number of records currently held by `topic` (sum of high minus low watermarks).
-pub async fn count_records(config: &KafkaConfig, topic: &str) -> Result<i64, AdminError> {
-    let config = config.clone();
-    let topic = topic.to_owned();
-    blocking(move || {
-        let consumer = metadata_client(&config)?;
-        let timeout = Duration::from_secs(5);
-        let metadata = consumer
-            .fetch_metadata(Some(&topic), timeout)
-            .map_err(|e| AdminError::Broker(e.to_string()))?;
-
-        let mut total = 0;
-        for t in metadata.topics() {
-            for p in t.partitions() {
-                let (low, high) = consumer
-                    .fetch_watermarks(&topic, p.id(), timeout)
-                    .map_err(|e| AdminError::Broker(e.to_string()))?;
-                total += high - low;
-            }
-        }
-        Ok(total)
-    })
-    .await
 }
 
 /// Succeeds when a broker answers a metadata request within `timeout`.

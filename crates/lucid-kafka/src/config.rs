@@ -32,7 +32,9 @@ impl KafkaConfig {
     /// A librdkafka client config with the brokers, `client_id` and the extra properties.
     pub fn client_config(&self, client_id: &str) -> ClientConfig {
         let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", &self.brokers).set("client.id", client_id);
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", client_id);
         for (key, value) in &self.properties {
             config.set(key, value);
         }

@@ -82,19 +82,31 @@ pub struct Producer {
 
 impl Producer {
     /// Creates the producer; it connects lazily.
-    pub fn new(config: &KafkaConfig, client_id: &str, options: ProducerOptions) -> Result<Self, ProduceError> {
+    pub fn new(
+        config: &KafkaConfig,
+        client_id: &str,
+        options: ProducerOptions,
+    ) -> Result<Self, ProduceError> {
         let mut client = config.client_config(client_id);
         client
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("queue.buffering.max.messages", options.queue_max_messages.to_string())
-            .set("message.timeout.ms", options.delivery_timeout.as_millis().to_string())
+            .set(
+                "queue.buffering.max.messages",
+                options.queue_max_messages.to_string(),
+            )
+            .set(
+                "message.timeout.ms",
+                options.delivery_timeout.as_millis().to_string(),
+            )
             .set("linger.ms", options.linger.as_millis().to_string());
         for (key, value) in &config.properties {
             client.set(key, value);
         }
 
-        let inner = client.create().map_err(|e| ProduceError::Settings(e.to_string()))?;
+        let inner = client
+            .create()
+            .map_err(|e| ProduceError::Settings(e.to_string()))?;
         Ok(Producer { inner })
     }
 
@@ -105,16 +117,23 @@ impl Producer {
         topic: &str,
         key: Option<&[u8]>,
         payload: &[u8],
-    ) -> Result<impl Future<Output = Result<Delivered, ProduceError>> + Send + 'static, ProduceError> {
+    ) -> Result<impl Future<Output = Result<Delivered, ProduceError>> + Send + 'static, ProduceError>
+    {
         let mut record = FutureRecord::<[u8], [u8]>::to(topic).payload(payload);
         if let Some(key) = key {
             record = record.key(key);
         }
 
-        let delivery = self.inner.send_result(record).map_err(|(error, _)| enqueue_error(error))?;
+        let delivery = self
+            .inner
+            .send_result(record)
+            .map_err(|(error, _)| enqueue_error(error))?;
         Ok(async move {
             match delivery.await {
-                Ok(Ok(delivery)) => Ok(Delivered { partition: delivery.partition, offset: delivery.offset }),
+                Ok(Ok(delivery)) => Ok(Delivered {
+                    partition: delivery.partition,
+                    offset: delivery.offset,
+                }),
                 Ok(Err((error, _))) => Err(delivery_error(error)),
                 Err(_canceled) => Err(ProduceError::Delivery {
                     detail: "producer shut down before the delivery report".into(),
@@ -129,13 +148,23 @@ impl Producer {
         self.inner.in_flight_count()
     }
 
-    /// Succeeds when a broker answers a metadata request within `timeout`.
-    pub async fn ping(&self, timeout: Duration) -> Result<(), ProduceError> {
+    /// Succeeds when a broker answers a metadata request within `timeout`. With a topic, the
+    /// answer also warms librdkafka's metadata for it, so the first send does not wait for it.
+    pub async fn ping(&self, topic: Option<&str>, timeout: Duration) -> Result<(), ProduceError> {
         let inner = self.inner.clone();
-        let answer = tokio::task::spawn_blocking(move || inner.client().fetch_metadata(None, timeout).map(|_| ()))
-            .await
-            .map_err(|e| ProduceError::Delivery { detail: e.to_string(), retryable: true })?;
-        answer.map_err(|e| ProduceError::Delivery { detail: e.to_string(), retryable: true })
+        let topic = topic.map(str::to_owned);
+        let answer = tokio::task::spawn_blocking(move || {
+            inner.client().fetch_metadata(topic.as_deref(), timeout).map(|_| ())
+        })
+        .await
+        .map_err(|e| ProduceError::Delivery {
+            detail: e.to_string(),
+            retryable: true,
+        })?;
+        answer.map_err(|e| ProduceError::Delivery {
+            detail: e.to_string(),
+            retryable: true,
+        })
     }
 
     /// Waits up to `timeout` for every queued message to be reported.
@@ -164,5 +193,8 @@ fn delivery_error(error: KafkaError) -> ProduceError {
             | Some(RDKafkaErrorCode::UnknownTopicOrPartition)
             | Some(RDKafkaErrorCode::TopicAuthorizationFailed)
     );
-    ProduceError::Delivery { detail: error.to_string(), retryable }
+    ProduceError::Delivery {
+        detail: error.to_string(),
+        retryable,
+    }
 }

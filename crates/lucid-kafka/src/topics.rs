@@ -14,5 +14,11 @@ pub const RETRAINING_RUNS: &str = "retraining-runs";
 pub const ROLLOUTS: &str = "rollouts";
 
 /// Every topic the platform uses; the local stack creates them all.
-pub const ALL: &[&str] =
-    &[LISTENING_EVENTS, LISTENING_EVENTS_DLQ, PREDICTIONS, DRIFT_ALERTS, RETRAINING_RUNS, ROLLOUTS];
+pub const ALL: &[&str] = &[
+    LISTENING_EVENTS,
+    LISTENING_EVENTS_DLQ,
+    PREDICTIONS,
+    DRIFT_ALERTS,
+    RETRAINING_RUNS,
+    ROLLOUTS,
+];

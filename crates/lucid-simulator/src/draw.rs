@@ -27,7 +27,10 @@ pub(crate) fn millis(min_ms: i64, max_ms: i64, rng: &mut impl Rng) -> TimeDelta 
 /// A UUID-formatted id (version 4 layout) made from the generator's bytes, so it is as
 /// deterministic as the rest of the run.
 pub(crate) fn uuid(rng: &mut impl Rng) -> String {
-    uuid::Builder::from_random_bytes(rng.random()).into_uuid().hyphenated().to_string()
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 /// Clamps to the unit interval.
@@ -42,7 +45,9 @@ pub(crate) fn nine_point(value: f64) -> i32 {
 
 /// Index of the first cumulative weight above `target`: a weighted pick from a prefix-sum table.
 pub(crate) fn search(cumulative: &[f64], target: f64) -> usize {
-    cumulative.partition_point(|sum| *sum <= target).min(cumulative.len() - 1)
+    cumulative
+        .partition_point(|sum| *sum <= target)
+        .min(cumulative.len() - 1)
 }
 
 #[cfg(test)]

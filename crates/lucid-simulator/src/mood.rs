@@ -57,8 +57,14 @@ impl Mood {
     /// and energy of the music by `MAX_PULL × (1 - exp(-minutes / PULL_MINUTES))`, plus noise.
     pub(crate) fn after(self, heard: Heard, rng: &mut impl Rng) -> Mood {
         let (music, pull) = if heard.ms > 0.0 {
-            let music = Mood { valence: heard.valence_ms / heard.ms, arousal: heard.energy_ms / heard.ms };
-            (music, MAX_PULL * (1.0 - (-heard.ms / 60_000.0 / PULL_MINUTES).exp()))
+            let music = Mood {
+                valence: heard.valence_ms / heard.ms,
+                arousal: heard.energy_ms / heard.ms,
+            };
+            (
+                music,
+                MAX_PULL * (1.0 - (-heard.ms / 60_000.0 / PULL_MINUTES).exp()),
+            )
         } else {
             (self, 0.0)
         };
@@ -70,7 +76,9 @@ impl Mood {
 }
 
 fn normal((mean, sd): (f64, f64), rng: &mut impl Rng) -> f64 {
-    Normal::new(mean, sd).expect("constant spread is positive").sample(rng)
+    Normal::new(mean, sd)
+        .expect("constant spread is positive")
+        .sample(rng)
 }
 
 fn noise(rng: &mut impl Rng) -> f64 {
@@ -89,11 +97,17 @@ mod tests {
         // pull = 0.6 × (1 - e^-1) = 0.37927; from 0.2 towards 0.8: 0.2 + 0.37927 × 0.6 = 0.42756.
         let mut heard = Heard::default();
         heard.add(15 * 60_000, 0.8, 0.8);
-        let start = Mood { valence: 0.2, arousal: 0.2 };
+        let start = Mood {
+            valence: 0.2,
+            arousal: 0.2,
+        };
 
         let runs = 2_000;
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let mean = (0..runs).map(|_| start.after(heard, &mut rng).valence).sum::<f64>() / runs as f64;
+        let mean = (0..runs)
+            .map(|_| start.after(heard, &mut rng).valence)
+            .sum::<f64>()
+            / runs as f64;
         assert!((mean - 0.427_56).abs() < 0.005, "mean {mean}");
     }
 
@@ -108,7 +122,10 @@ mod tests {
 
     #[test]
     fn no_music_leaves_only_noise() {
-        let start = Mood { valence: 0.5, arousal: 0.5 };
+        let start = Mood {
+            valence: 0.5,
+            arousal: 0.5,
+        };
         let after = start.after(Heard::default(), &mut ChaCha8Rng::seed_from_u64(2));
         assert!((after.valence - 0.5).abs() < 0.2 && (after.arousal - 0.5).abs() < 0.2);
     }

@@ -58,8 +58,16 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(text.ends_with('\n'));
-        assert!(lines[0].contains("\"event_time\":\"2026-12-03T17:00:00.250Z\""), "{}", lines[0]);
-        assert!(!lines[0].contains("track_id"), "absent fields are left out: {}", lines[0]);
+        assert!(
+            lines[0].contains("\"event_time\":\"2026-12-03T17:00:00.250Z\""),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            !lines[0].contains("track_id"),
+            "absent fields are left out: {}",
+            lines[0]
+        );
 
         let value: serde_json::Value = serde_json::from_str(lines[1]).expect("json");
         assert_eq!(parse_event(&value).expect("valid input"), events[1]);

@@ -50,7 +50,11 @@ impl<'c> Picker<'c> {
             })
             .collect();
         let durations = tracks.iter().map(duration_ms).collect();
-        Picker { tracks, cumulative, durations }
+        Picker {
+            tracks,
+            cumulative,
+            durations,
+        }
     }
 
     /// The track at a catalog index.
@@ -156,7 +160,10 @@ mod tests {
 
     #[test]
     fn fit_is_one_on_target_and_falls_with_distance() {
-        let target = Mood { valence: 0.5, arousal: 0.5 };
+        let target = Mood {
+            valence: 0.5,
+            arousal: 0.5,
+        };
         assert_eq!(fit(&track(1, 0.5, 0.5, None), target), 1.0);
         // d = 0.25 = sigma: exp(-0.5) = 0.60653.
         assert!((fit(&track(1, 0.75, 0.5, None), target) - 0.606_53).abs() < 1e-5);
@@ -166,7 +173,9 @@ mod tests {
 
     #[test]
     fn unknown_durations_are_stable_and_in_range() {
-        let lengths: Vec<i64> = (0..1_000).map(|id| duration_ms(&track(id, 0.5, 0.5, None))).collect();
+        let lengths: Vec<i64> = (0..1_000)
+            .map(|id| duration_ms(&track(id, 0.5, 0.5, None)))
+            .collect();
         assert!(lengths.iter().all(|ms| (120_000..=300_000).contains(ms)));
         let mean = lengths.iter().sum::<i64>() as f64 / 1_000.0;
         assert!((mean - 210_000.0).abs() < 6_000.0, "mean {mean}");
@@ -198,15 +207,24 @@ mod tests {
         let mut listener =
             Population::generate(1, 0, &mut ChaCha8Rng::seed_from_u64(1)).listeners()[0].clone();
         listener.prefers = Genre::Rock;
-        let target = Mood { valence: 0.5, arousal: 0.5 };
+        let target = Mood {
+            valence: 0.5,
+            arousal: 0.5,
+        };
 
         let mut counts = [0usize; 3];
         for _ in 0..10_000 {
             counts[picker.choose(&listener, target, &[], &mut rng)] += 1;
         }
         // Weights 20 : 10 : 20 -> 0.4, 0.2, 0.4.
-        assert!((counts[0] as f64 / 10_000.0 - 0.4).abs() < 0.02, "{counts:?}");
-        assert!((counts[1] as f64 / 10_000.0 - 0.2).abs() < 0.02, "{counts:?}");
+        assert!(
+            (counts[0] as f64 / 10_000.0 - 0.4).abs() < 0.02,
+            "{counts:?}"
+        );
+        assert!(
+            (counts[1] as f64 / 10_000.0 - 0.2).abs() < 0.02,
+            "{counts:?}"
+        );
         assert_eq!(picker.choose(&listener, target, &[0, 2], &mut rng), 1);
     }
 }

@@ -112,7 +112,11 @@ impl Population {
                 Some(*sum)
             })
             .collect();
-        Population { listeners, base, cumulative }
+        Population {
+            listeners,
+            base,
+            cumulative,
+        }
     }
 
     /// Every listener, base population first.
@@ -133,7 +137,11 @@ impl Population {
     }
 
     fn active(&self, cohort_joined: bool) -> usize {
-        if cohort_joined { self.listeners.len() } else { self.base }
+        if cohort_joined {
+            self.listeners.len()
+        } else {
+            self.base
+        }
     }
 }
 
@@ -142,8 +150,11 @@ fn user_id(index: usize) -> String {
 }
 
 fn base_listener(index: usize, rng: &mut impl Rng) -> Listener {
-    let prefers =
-        if rng.random_bool(HIP_HOP_PREFERENCE_SHARE) { Genre::HipHop } else { Genre::Rock };
+    let prefers = if rng.random_bool(HIP_HOP_PREFERENCE_SHARE) {
+        Genre::HipHop
+    } else {
+        Genre::Rock
+    };
     let (valence_target, arousal_target) = mood_target(rng);
     let platform = draw::pick(&PLATFORMS, rng);
     let app_version = draw::pick(&APP_VERSIONS, rng);
@@ -233,7 +244,11 @@ mod tests {
         assert_eq!(alone.listeners(), &with_cohort.listeners()[..200]);
 
         let cohort = &with_cohort.listeners()[200..];
-        assert!(cohort.iter().all(|l| l.cohort && l.prefers == Genre::HipHop));
+        assert!(
+            cohort
+                .iter()
+                .all(|l| l.cohort && l.prefers == Genre::HipHop)
+        );
         assert_eq!(cohort[0].user_id, "user-000200");
     }
 
@@ -242,9 +257,14 @@ mod tests {
         let people = population(100, 100);
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         assert!((0..2_000).all(|_| !people.choose(false, &mut rng).cohort));
-        let joined = (0..2_000).filter(|_| people.choose(true, &mut rng).cohort).count();
+        let joined = (0..2_000)
+            .filter(|_| people.choose(true, &mut rng).cohort)
+            .count();
         let expected = 1.0 - people.activity(false) / people.activity(true);
-        assert!((joined as f64 / 2_000.0 - expected).abs() < 0.04, "{joined} {expected}");
+        assert!(
+            (joined as f64 / 2_000.0 - expected).abs() < 0.04,
+            "{joined} {expected}"
+        );
     }
 
     #[test]
@@ -252,7 +272,10 @@ mod tests {
         let mut listener = population(1, 0).listeners()[0].clone();
         listener.prefers = Genre::Rock;
         assert_eq!(listener.genre_weight(Some(Genre::Rock)), 1.0);
-        assert_eq!(listener.genre_weight(Some(Genre::HipHop)), OTHER_GENRE_WEIGHT);
+        assert_eq!(
+            listener.genre_weight(Some(Genre::HipHop)),
+            OTHER_GENRE_WEIGHT
+        );
         assert_eq!(listener.genre_weight(None), UNKNOWN_GENRE_WEIGHT);
     }
 
@@ -263,6 +286,6 @@ mod tests {
         assert_eq!(listener.app(false), (listener.app_version, false));
         assert_eq!(listener.app(true), (BUGGY_RELEASE, true));
         listener.upgrades = false;
-        assert_eq!(listener.app(true).1, false);
+        assert!(!listener.app(true).1);
     }
 }

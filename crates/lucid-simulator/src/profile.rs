@@ -42,7 +42,10 @@ pub fn weight_at(profile: &[f64; 24], time: DateTime<Utc>) -> f64 {
 
 /// The share of a full day's sessions that start in night hours under `profile`.
 pub fn night_share(profile: &[f64; 24]) -> f64 {
-    let night: f64 = (0..24).filter(|h| is_night_hour(*h)).map(|h| profile[h as usize]).sum();
+    let night: f64 = (0..24)
+        .filter(|h| is_night_hour(*h))
+        .map(|h| profile[h as usize])
+        .sum();
     night / profile.iter().sum::<f64>()
 }
 

@@ -22,8 +22,12 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, baseline first.
-    pub const ALL: [Scenario; 4] =
-        [Scenario::Baseline, Scenario::HiphopCohort, Scenario::NightShift, Scenario::SecondsBug];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Baseline,
+        Scenario::HiphopCohort,
+        Scenario::NightShift,
+        Scenario::SecondsBug,
+    ];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -75,7 +79,9 @@ impl fmt::Display for Scenario {
 
 /// The error of parsing a name that is not a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scenario {name:?}; expected one of baseline, hiphop_cohort, night_shift, seconds_bug")]
+#[error(
+    "unknown scenario {name:?}; expected one of baseline, hiphop_cohort, night_shift, seconds_bug"
+)]
 pub struct UnknownScenario {
     /// The name that was given.
     pub name: String,

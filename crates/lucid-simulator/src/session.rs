@@ -64,7 +64,8 @@ pub fn skip_probability(fit: f64, position: usize, hour: u32, off_genre: bool) -
     };
     let genre_term = if off_genre { OFF_GENRE_SKIP } else { 0.0 };
     let position_term = SKIP_PER_POSITION * position.min(10) as f64;
-    (BASE_SKIP + MISFIT_SKIP * (1.0 - fit) + position_term + hour_term + genre_term).clamp(0.02, 0.95)
+    (BASE_SKIP + MISFIT_SKIP * (1.0 - fit) + position_term + hour_term + genre_term)
+        .clamp(0.02, 0.95)
 }
 
 /// What the simulator decided about a session before it is played.
@@ -80,7 +81,12 @@ pub(crate) struct Plan<'a> {
 pub(crate) fn play(plan: &Plan<'_>, picker: &Picker<'_>, rng: &mut impl Rng) -> Vec<EventInput> {
     let (app_version, seconds) = plan.listener.app(plan.buggy_release_out);
     let mut out = Emitter {
-        template: template(plan, app_version, draw::uuid(rng), draw::pick(&CONTEXTS, rng)),
+        template: template(
+            plan,
+            app_version,
+            draw::uuid(rng),
+            draw::pick(&CONTEXTS, rng),
+        ),
         seconds,
         events: Vec::new(),
     };
@@ -129,7 +135,9 @@ fn play_track(
     let track = picker.track(index);
     let duration = picker.duration_ms(index);
 
-    let off_genre = track.genre.is_some_and(|genre| genre != plan.listener.prefers);
+    let off_genre = track
+        .genre
+        .is_some_and(|genre| genre != plan.listener.prefers);
     let p_skip = skip_probability(fit(track, plan.target), position, time.hour(), off_genre);
     let skipped = rng.random_bool(p_skip);
     let listened = if skipped {
@@ -149,14 +157,22 @@ fn play_track(
         return None;
     }
 
-    let at = TrackAt { id: track.id, position: position as i32, duration };
+    let at = TrackAt {
+        id: track.id,
+        position: position as i32,
+        duration,
+    };
     out.track(rng, time, Action::Play, at, 0);
     if let Some((paused_at, length)) = pause {
         let pause_time = time + TimeDelta::milliseconds(paused_at);
         out.track(rng, pause_time, Action::Pause, at, paused_at);
         out.track(rng, pause_time + length, Action::Resume, at, paused_at);
     }
-    let action = if skipped { Action::Skip } else { Action::Complete };
+    let action = if skipped {
+        Action::Skip
+    } else {
+        Action::Complete
+    };
     out.track(rng, end, action, at, listened);
 
     heard.add(listened, track.valence, track.energy);
@@ -165,7 +181,12 @@ fn play_track(
 }
 
 /// The session's fields shared by all its events; a session_start at the plan's start.
-fn template(plan: &Plan<'_>, app_version: &str, session_id: String, context: Context) -> EventInput {
+fn template(
+    plan: &Plan<'_>,
+    app_version: &str,
+    session_id: String,
+    context: Context,
+) -> EventInput {
     EventInput {
         event_id: String::new(),
         user_id: plan.listener.user_id.clone(),
@@ -217,8 +238,19 @@ impl Emitter {
         event.mood_arousal = Some(draw::nine_point(mood.arousal));
     }
 
-    fn track(&mut self, rng: &mut impl Rng, time: DateTime<Utc>, action: Action, at: TrackAt, listened_ms: i64) {
-        let reported = if self.seconds { listened_ms / 1_000 } else { listened_ms };
+    fn track(
+        &mut self,
+        rng: &mut impl Rng,
+        time: DateTime<Utc>,
+        action: Action,
+        at: TrackAt,
+        listened_ms: i64,
+    ) {
+        let reported = if self.seconds {
+            listened_ms / 1_000
+        } else {
+            listened_ms
+        };
         let event = self.push(rng, time, action);
         event.track_id = Some(at.id);
         event.position = Some(at.position);

@@ -51,7 +51,12 @@ impl<'c> Simulator<'c> {
         let population = Population::generate(config.listeners, cohort, &mut rng(config.seed, 0));
         let max_intensity = population.activity(config.scenario.adds_cohort());
 
-        Ok(Simulator { picker: Picker::new(catalog), population, max_intensity, config })
+        Ok(Simulator {
+            picker: Picker::new(catalog),
+            population,
+            max_intensity,
+            config,
+        })
     }
 
     /// The config in use (with the start truncated to milliseconds).
@@ -71,8 +76,13 @@ impl<'c> Simulator<'c> {
         let changed = start >= self.config.change_at();
         let scenario = self.config.scenario;
 
-        let listener = self.population.choose(changed && scenario.adds_cohort(), &mut rng);
-        let mut target = Mood { valence: listener.valence_target, arousal: listener.arousal_target };
+        let listener = self
+            .population
+            .choose(changed && scenario.adds_cohort(), &mut rng);
+        let mut target = Mood {
+            valence: listener.valence_target,
+            arousal: listener.arousal_target,
+        };
         if changed && scenario.shifts_to_night() {
             target.arousal *= NIGHT_AROUSAL_FACTOR;
         }
@@ -118,8 +128,11 @@ impl<'c> Simulator<'c> {
     fn intensity(&self, time: DateTime<Utc>) -> f64 {
         let changed = time >= self.config.change_at();
         let scenario = self.config.scenario;
-        let profile =
-            if changed && scenario.shifts_to_night() { &NIGHT_PROFILE } else { &DAY_PROFILE };
+        let profile = if changed && scenario.shifts_to_night() {
+            &NIGHT_PROFILE
+        } else {
+            &DAY_PROFILE
+        };
         weight_at(profile, time) * self.population.activity(changed && scenario.adds_cohort())
     }
 }

@@ -41,7 +41,11 @@ impl SendSummary {
     /// Distinct events sent per second of elapsed time.
     pub fn events_per_second(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 { self.sent as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.sent as f64 / secs
+        } else {
+            0.0
+        }
     }
 
     /// Adds a batch's counts (everything but `sent` and `elapsed`, which belong to the run).
@@ -64,9 +68,23 @@ impl fmt::Display for SendSummary {
         writeln!(f, "sent:       {}", self.sent)?;
         writeln!(f, "accepted:   {}", self.accepted)?;
         writeln!(f, "duplicates: {}", self.duplicates)?;
-        writeln!(f, "rejected:   {}{}", self.rejected_total(), by_reason(&self.rejected))?;
-        writeln!(f, "unsent:     {}{}", self.unsent_total(), by_reason(&self.unsent))?;
-        writeln!(f, "retries:    {} ({} requests)", self.retries, self.requests)?;
+        writeln!(
+            f,
+            "rejected:   {}{}",
+            self.rejected_total(),
+            by_reason(&self.rejected)
+        )?;
+        writeln!(
+            f,
+            "unsent:     {}{}",
+            self.unsent_total(),
+            by_reason(&self.unsent)
+        )?;
+        writeln!(
+            f,
+            "retries:    {} ({} requests)",
+            self.retries, self.requests
+        )?;
         write!(
             f,
             "elapsed:    {:.1}s ({:.0} events/s)",
@@ -80,7 +98,10 @@ fn by_reason(counts: &BTreeMap<String, u64>) -> String {
     if counts.is_empty() {
         return String::new();
     }
-    let parts: Vec<String> = counts.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect();
     format!(" ({})", parts.join(", "))
 }
 
@@ -90,7 +111,10 @@ mod tests {
 
     #[test]
     fn merges_batches_and_prints_reasons() {
-        let mut run = SendSummary { sent: 10, ..SendSummary::default() };
+        let mut run = SendSummary {
+            sent: 10,
+            ..SendSummary::default()
+        };
         let batch = |accepted, reason: &str| SendSummary {
             accepted,
             rejected: BTreeMap::from([(reason.to_owned(), 1)]),

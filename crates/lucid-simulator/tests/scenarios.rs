@@ -79,7 +79,11 @@ fn run(scenario: Scenario) -> (Metrics, Metrics) {
 
     let (mut before, mut after) = (Metrics::default(), Metrics::default());
     for events in sim.sessions() {
-        let half = if events[0].event_time < change { &mut before } else { &mut after };
+        let half = if events[0].event_time < change {
+            &mut before
+        } else {
+            &mut after
+        };
         half.add_session(&catalog, &events);
     }
     eprintln!("{scenario} before: {before:?}\n{scenario} after: {after:?}");
@@ -102,11 +106,28 @@ fn baseline_matches_the_hand_computed_values() {
         // 0.8 × 0.3/1.9 + 0.2 × 1/1.9 = 0.232 of plays are hip-hop.
         assert_near("baseline hip-hop share", half.hip_hop_share(), 0.232, 0.04);
         // Completes report duration plus 0-1.5 s: 1 + 750 ms / ~200 s.
-        assert_near("baseline listened scale", half.listened_scale(), 1.004, 0.003);
+        assert_near(
+            "baseline listened scale",
+            half.listened_scale(),
+            1.004,
+            0.003,
+        );
         assert_eq!(half.buggy_release_events, 0);
     }
+    // Nothing drifts: the skip rate holds steady across the halves.
+    assert_near(
+        "baseline skip rate change",
+        after.skip_rate() - before.skip_rate(),
+        0.0,
+        0.02,
+    );
     // Roughly half the sessions start after the midpoint (the window ends 2 h early).
-    assert_near("share of sessions after the change", after.sessions as f64 / 3_000.0, 0.49, 0.04);
+    assert_near(
+        "share of sessions after the change",
+        after.sessions as f64 / 3_000.0,
+        0.49,
+        0.04,
+    );
 }
 
 #[test]
@@ -116,7 +137,12 @@ fn hiphop_cohort_raises_hip_hop_share_and_volume_after_the_change() {
     // Half the sessions come from the cohort: 0.5 × 0.232 + 0.5 × 1/1.5 = 0.449.
     assert_near("hip-hop share after", after.hip_hop_share(), 0.449, 0.05);
     // The cohort doubles session volume after the change: 2/3 of sessions fall after it.
-    assert_near("share of sessions after", after.sessions as f64 / 3_000.0, 0.66, 0.05);
+    assert_near(
+        "share of sessions after",
+        after.sessions as f64 / 3_000.0,
+        0.66,
+        0.05,
+    );
 }
 
 #[test]
@@ -137,12 +163,38 @@ fn night_shift_moves_sessions_to_night_and_lowers_energy() {
 #[test]
 fn seconds_bug_shrinks_listened_time_after_the_release() {
     let (before, after) = run(Scenario::SecondsBug);
-    assert_near("listened scale before", before.listened_scale(), 1.004, 0.003);
+    assert_near(
+        "listened scale before",
+        before.listened_scale(),
+        1.004,
+        0.003,
+    );
     assert_eq!(before.buggy_release_events, 0);
     // 54% of listeners (60% of the 90% on phones) report ms / 1000 after the release:
     // 0.46 × 1.004 + 0.54 × 0.001 = 0.462.
     assert_near("listened scale after", after.listened_scale(), 0.462, 0.08);
     assert!(after.buggy_release_events > 0);
+}
+
+#[test]
+fn seconds_bug_changes_nothing_before_the_release() {
+    // The bug leaves session start intensity alone, so every session drawn before the change
+    // point is the baseline's, event for event.
+    let catalog = common::catalog();
+    let baseline = Simulator::new(&catalog, common::config(Scenario::Baseline, 11)).expect("valid");
+    let buggy = Simulator::new(&catalog, common::config(Scenario::SecondsBug, 11)).expect("valid");
+    let change = baseline.config().change_at();
+
+    let mut compared = 0;
+    for (plain, bug) in baseline.sessions().zip(buggy.sessions()) {
+        if plain[0].event_time < change {
+            assert_eq!(plain, bug);
+            compared += 1;
+        } else {
+            assert_eq!(plain[0].event_time, bug[0].event_time);
+        }
+    }
+    assert!(compared > 1_300, "{compared} sessions before the change");
 }
 
 #[test]
@@ -154,12 +206,19 @@ fn skip_rate_rises_with_position_and_commute_hours() {
     let mut counts = [(0usize, 0usize); 4];
     for events in sim.sessions() {
         let plays = events.iter().filter(|e| e.action == Action::Play);
-        let ends = events.iter().filter(|e| matches!(e.action, Action::Skip | Action::Complete));
+        let ends = events
+            .iter()
+            .filter(|e| matches!(e.action, Action::Skip | Action::Complete));
         for (play, end) in plays.zip(ends) {
             let skipped = usize::from(end.action == Action::Skip);
             let hour = play.event_time.hour();
             let position = play.position.unwrap_or_default();
-            let buckets = [position == 0, position >= 10, (7..=9).contains(&hour), (10..=16).contains(&hour)];
+            let buckets = [
+                position == 0,
+                position >= 10,
+                (7..=9).contains(&hour),
+                (10..=16).contains(&hour),
+            ];
             for (count, _) in counts.iter_mut().zip(buckets).filter(|(_, hit)| *hit) {
                 count.0 += skipped;
                 count.1 += 1;
@@ -170,6 +229,16 @@ fn skip_rate_rises_with_position_and_commute_hours() {
     eprintln!("skip counts {counts:?}");
 
     // Ten positions add 10 × 0.015 = 0.15; commute hours add 0.06 over midday.
-    assert_near("late minus first position", rate(counts[1]) - rate(counts[0]), 0.15, 0.05);
-    assert_near("commute minus midday", rate(counts[2]) - rate(counts[3]), 0.06, 0.03);
+    assert_near(
+        "late minus first position",
+        rate(counts[1]) - rate(counts[0]),
+        0.15,
+        0.05,
+    );
+    assert_near(
+        "commute minus midday",
+        rate(counts[2]) - rate(counts[3]),
+        0.06,
+        0.03,
+    );
 }

@@ -9,7 +9,10 @@ use lucid_events::{Action, EventInput, Limits, validate};
 use lucid_simulator::{Scenario, SimConfig, Simulator, simulate};
 
 fn small(scenario: Scenario, seed: u64) -> SimConfig {
-    SimConfig { sessions: 300, ..common::config(scenario, seed) }
+    SimConfig {
+        sessions: 300,
+        ..common::config(scenario, seed)
+    }
 }
 
 #[test]
@@ -46,17 +49,40 @@ fn sessions_follow_the_documented_shape() {
     for events in sim.sessions() {
         let actions: Vec<Action> = events.iter().map(|e| e.action).collect();
         assert_eq!(actions[..2], [Action::SessionStart, Action::MoodCheckin]);
-        assert_eq!(actions[actions.len() - 2..], [Action::MoodCheckin, Action::SessionEnd]);
-        assert!(events.windows(2).all(|w| w[0].event_time <= w[1].event_time));
+        assert_eq!(
+            actions[actions.len() - 2..],
+            [Action::MoodCheckin, Action::SessionEnd]
+        );
+        assert!(
+            events
+                .windows(2)
+                .all(|w| w[0].event_time <= w[1].event_time)
+        );
         assert!(events.iter().all(|e| (start..=end).contains(&e.event_time)));
         assert!(events.iter().all(|e| e.session_id == events[0].session_id));
-        assert!(session_ids.insert(events[0].session_id.clone()), "session ids are unique");
+        assert!(
+            session_ids.insert(events[0].session_id.clone()),
+            "session ids are unique"
+        );
 
-        let tracks: Vec<&EventInput> = events.iter().filter(|e| e.action.is_track_action()).collect();
+        let tracks: Vec<&EventInput> = events
+            .iter()
+            .filter(|e| e.action.is_track_action())
+            .collect();
         let plays = tracks.iter().filter(|e| e.action == Action::Play).count();
-        let ends = tracks.iter().filter(|e| matches!(e.action, Action::Skip | Action::Complete));
-        assert_eq!(plays, ends.count(), "every play ends in a skip or a complete");
-        for (position, play) in tracks.iter().filter(|e| e.action == Action::Play).enumerate() {
+        let ends = tracks
+            .iter()
+            .filter(|e| matches!(e.action, Action::Skip | Action::Complete));
+        assert_eq!(
+            plays,
+            ends.count(),
+            "every play ends in a skip or a complete"
+        );
+        for (position, play) in tracks
+            .iter()
+            .filter(|e| e.action == Action::Play)
+            .enumerate()
+        {
             assert_eq!(play.position, Some(position as i32));
             assert_eq!(play.listened_ms, Some(0));
             assert!(catalog_has(&catalog, play.track_id));
@@ -91,7 +117,11 @@ fn every_scenario_passes_ingestion_validation_when_ending_now() {
         }
         // Events still pass after a day spent sending them.
         let last_send = sent_at + TimeDelta::hours(23);
-        assert!(events.iter().all(|e| validate(e, &Limits::default(), last_send).is_ok()));
+        assert!(
+            events
+                .iter()
+                .all(|e| validate(e, &Limits::default(), last_send).is_ok())
+        );
     }
 }
 
@@ -107,12 +137,20 @@ fn short_span_keeps_sessions_inside_it() {
     let (start, end) = (sim.config().start, sim.config().end());
     let events = sim.events();
     assert!(events.iter().all(|e| (start..=end).contains(&e.event_time)));
-    assert!(events.windows(2).all(|w| w[0].event_time <= w[1].event_time), "sorted by time");
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0].event_time <= w[1].event_time),
+        "sorted by time"
+    );
 }
 
 #[test]
 fn empty_catalog_is_refused() {
     let empty = lucid_catalog::Catalog::from_tracks(Vec::new()).expect("empty is a catalog");
     let error = Simulator::new(&empty, small(Scenario::Baseline, 1)).expect_err("nothing to play");
-    assert_eq!(error.to_string(), "the catalog is empty; there is nothing to play");
+    assert_eq!(
+        error.to_string(),
+        "the catalog is empty; there is nothing to play"
+    );
 }

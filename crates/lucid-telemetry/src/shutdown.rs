@@ -22,8 +22,10 @@ pub fn shutdown_on_signals() -> CancellationToken {
 }
 
 async fn wait_for_signal() {
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers; only the process manager can stop us");
         std::future::pending::<()>().await;
         return;

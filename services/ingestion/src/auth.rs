@@ -16,7 +16,10 @@ impl ApiKeys {
     pub fn new(keys: &[ApiKeyConfig]) -> Self {
         let keys = keys
             .iter()
-            .map(|k| ApiKeyConfig { name: k.name.clone(), sha256: k.sha256.to_ascii_lowercase() })
+            .map(|k| ApiKeyConfig {
+                name: k.name.clone(),
+                sha256: k.sha256.to_ascii_lowercase(),
+            })
             .collect();
         ApiKeys { keys }
     }
@@ -28,7 +31,10 @@ impl ApiKeys {
             return None;
         }
         let hash = sha256_hex(key.as_bytes());
-        self.keys.iter().find(|k| k.sha256 == hash).map(|k| k.name.as_str())
+        self.keys
+            .iter()
+            .find(|k| k.sha256 == hash)
+            .map(|k| k.name.as_str())
     }
 }
 

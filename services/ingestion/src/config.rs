@@ -32,6 +32,9 @@ pub struct Config {
     pub delivery_timeout: Duration,
     /// Most events waiting for the broker; past it requests get 503.
     pub producer_queue_max: u32,
+    /// How long the producer waits to batch events of concurrent requests together.
+    #[serde(with = "humantime_serde")]
+    pub producer_linger: Duration,
     /// Redis for the idempotency store.
     pub redis_url: String,
     /// Prefix of every Redis key this service writes.
@@ -87,6 +90,7 @@ impl Default for Config {
             idempotency_window: Duration::from_secs(24 * 3600),
             delivery_timeout: Duration::from_secs(5),
             producer_queue_max: 100_000,
+            producer_linger: Duration::from_millis(5),
             redis_url: "redis://127.0.0.1:16379".into(),
             redis_prefix: "lucid".into(),
             kafka: KafkaConfig::default(),
@@ -135,7 +139,10 @@ impl Config {
     /// Checks the settings that defaults cannot make right.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.api_keys.is_empty() {
-            return Err(ConfigError::invalid("api_keys", "at least one API key hash is required"));
+            return Err(ConfigError::invalid(
+                "api_keys",
+                "at least one API key hash is required",
+            ));
         }
         for key in &self.api_keys {
             let valid = key.sha256.len() == 64 && key.sha256.bytes().all(|b| b.is_ascii_hexdigit());
@@ -147,10 +154,16 @@ impl Config {
             }
         }
         if !(1..=10_000).contains(&self.limits.max_events) {
-            return Err(ConfigError::invalid("limits.max_events", "must lie between 1 and 10000"));
+            return Err(ConfigError::invalid(
+                "limits.max_events",
+                "must lie between 1 and 10000",
+            ));
         }
         if self.delivery_timeout < Duration::from_millis(100) {
-            return Err(ConfigError::invalid("delivery_timeout", "must be at least 100ms"));
+            return Err(ConfigError::invalid(
+                "delivery_timeout",
+                "must be at least 100ms",
+            ));
         }
         self.resolve_pseudonym_key().map(|_| ())
     }
@@ -159,17 +172,26 @@ impl Config {
     pub fn resolve_pseudonym_key(&self) -> Result<Secret, ConfigError> {
         if !self.pseudonym_key.is_empty() {
             if self.pseudonym_key.expose().len() < 16 {
-                return Err(ConfigError::invalid("pseudonym_key", "the key must be at least 16 bytes"));
+                return Err(ConfigError::invalid(
+                    "pseudonym_key",
+                    "the key must be at least 16 bytes",
+                ));
             }
             return Ok(self.pseudonym_key.clone());
         }
         if let Some(path) = &self.pseudonym_key_file {
             let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::invalid("pseudonym_key_file", format!("cannot read {}: {e}", path.display()))
+                ConfigError::invalid(
+                    "pseudonym_key_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?;
             let key = text.trim_end();
             if key.len() < 16 {
-                return Err(ConfigError::invalid("pseudonym_key_file", "the key must be at least 16 bytes"));
+                return Err(ConfigError::invalid(
+                    "pseudonym_key_file",
+                    "the key must be at least 16 bytes",
+                ));
             }
             return Ok(Secret::new(key));
         }

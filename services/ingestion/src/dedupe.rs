@@ -40,10 +40,20 @@ const DONE: &str = "done";
 
 impl Dedupe {
     /// Connects to Redis. `pending` bounds how long an unsettled claim blocks its id.
-    pub async fn connect(url: &str, prefix: &str, window: Duration, pending: Duration) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        window: Duration,
+        pending: Duration,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)?;
         let conn = ConnectionManager::new(client).await?;
-        Ok(Dedupe { conn, prefix: prefix.to_owned(), window, pending })
+        Ok(Dedupe {
+            conn,
+            prefix: prefix.to_owned(),
+            window,
+            pending,
+        })
     }
 
     /// Claims each id, in one round trip.
@@ -80,7 +90,12 @@ impl Dedupe {
         }
         let mut pipe = redis::pipe();
         for id in done {
-            pipe.cmd("SET").arg(self.key(id)).arg(DONE).arg("PX").arg(self.window.as_millis() as u64).ignore();
+            pipe.cmd("SET")
+                .arg(self.key(id))
+                .arg(DONE)
+                .arg("PX")
+                .arg(self.window.as_millis() as u64)
+                .ignore();
         }
         for id in failed {
             pipe.cmd("DEL").arg(self.key(id)).ignore();

@@ -58,7 +58,9 @@ impl ApiError {
     pub fn http_status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::BodyTooLarge { .. } | ApiError::TooManyEvents { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTooLarge { .. } | ApiError::TooManyEvents { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::MalformedJson(_) | ApiError::NotAnArray(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -68,7 +70,9 @@ impl ApiError {
     pub fn grpc_code(&self) -> tonic::Code {
         match self {
             ApiError::Unauthenticated => tonic::Code::Unauthenticated,
-            ApiError::BodyTooLarge { .. } | ApiError::TooManyEvents { .. } => tonic::Code::InvalidArgument,
+            ApiError::BodyTooLarge { .. } | ApiError::TooManyEvents { .. } => {
+                tonic::Code::InvalidArgument
+            }
             ApiError::MalformedJson(_) | ApiError::NotAnArray(_) => tonic::Code::InvalidArgument,
             ApiError::Unavailable(_) => tonic::Code::Unavailable,
         }
@@ -77,10 +81,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorResponse { error: ErrorBody { code: self.code().into(), message: self.to_string() } };
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: self.code().into(),
+                message: self.to_string(),
+            },
+        };
         let mut response = (self.http_status(), Json(body)).into_response();
         if self.http_status() == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
         }
         response
     }
@@ -90,7 +101,9 @@ impl From<ApiError> for tonic::Status {
     fn from(error: ApiError) -> Self {
         let mut status = tonic::Status::new(error.grpc_code(), error.to_string());
         if error.grpc_code() == tonic::Code::Unavailable {
-            status.metadata_mut().insert("retry-after", RETRY_AFTER_SECONDS.into());
+            status
+                .metadata_mut()
+                .insert("retry-after", RETRY_AFTER_SECONDS.into());
         }
         status
     }
@@ -98,9 +111,14 @@ impl From<ApiError> for tonic::Status {
 
 /// The status and headers of a batch whose events all got an outcome: 200, or 503 with
 /// `Retry-After` when some events must be resent.
-pub fn batch_status(has_retryable: bool) -> (StatusCode, Option<(axum::http::HeaderName, HeaderValue)>) {
+pub fn batch_status(
+    has_retryable: bool,
+) -> (StatusCode, Option<(axum::http::HeaderName, HeaderValue)>) {
     if has_retryable {
-        (StatusCode::SERVICE_UNAVAILABLE, Some((RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS))))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some((RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS))),
+        )
     } else {
         (StatusCode::OK, None)
     }

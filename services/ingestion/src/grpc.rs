@@ -4,7 +4,8 @@ use std::{sync::Arc, time::Instant};
 
 use chrono::DateTime;
 use lucid_events::{
-    Action, Context, EventInput, EventOutcome, Platform, PublishResponse, Reason, RejectionSource, Rejection, Status,
+    Action, Context, EventInput, EventOutcome, Platform, PublishResponse, Reason, Rejection,
+    RejectionSource, Status,
 };
 use lucid_proto::ingest::v1::{self as pb, ingest_service_server::IngestService};
 use prost::Message;
@@ -30,7 +31,8 @@ impl IngestService for Ingest {
             Err(status) => format!("{:?}", status.code()).to_lowercase(),
         };
         metrics::counter!(m::REQUESTS, "transport" => "grpc", "status" => code).increment(1);
-        metrics::histogram!(m::REQUEST_DURATION, "transport" => "grpc").record(started.elapsed().as_secs_f64());
+        metrics::histogram!(m::REQUEST_DURATION, "transport" => "grpc")
+            .record(started.elapsed().as_secs_f64());
         result
     }
 }
@@ -40,13 +42,23 @@ impl Ingest {
         &self,
         request: tonic::Request<pb::PublishRequest>,
     ) -> Result<tonic::Response<pb::PublishResponse>, tonic::Status> {
-        let authorization = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
-        self.app.keys.check(authorization).ok_or(ApiError::Unauthenticated)?;
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        self.app
+            .keys
+            .check(authorization)
+            .ok_or(ApiError::Unauthenticated)?;
 
         let events = request.into_inner().events;
         let limit = self.app.limits.max_events;
         if events.len() > limit {
-            return Err(ApiError::TooManyEvents { count: events.len(), limit }.into());
+            return Err(ApiError::TooManyEvents {
+                count: events.len(),
+                limit,
+            }
+            .into());
         }
 
         let items = events.into_iter().map(item).collect();
@@ -66,7 +78,9 @@ impl Ingest {
                 "the broker did not confirm some events; resend those marked retryable",
                 details,
             );
-            status.metadata_mut().insert("retry-after", crate::error::RETRY_AFTER_SECONDS.into());
+            status
+                .metadata_mut()
+                .insert("retry-after", crate::error::RETRY_AFTER_SECONDS.into());
             return Err(status);
         }
         Ok(tonic::Response::new(answer))
@@ -75,13 +89,21 @@ impl Ingest {
 
 fn item(event: pb::Event) -> Item {
     let raw = raw_json(&event);
-    Item { parsed: to_input(event), raw }
+    Item {
+        parsed: to_input(event),
+        raw,
+    }
 }
 
 fn to_input(event: pb::Event) -> Result<EventInput, Rejection> {
-    let event_time = DateTime::from_timestamp_millis(event.event_time_unix_ms).ok_or_else(|| {
-        Rejection::field(Reason::InvalidValue, "event_time_unix_ms", "event_time_unix_ms is not a valid time")
-    })?;
+    let event_time =
+        DateTime::from_timestamp_millis(event.event_time_unix_ms).ok_or_else(|| {
+            Rejection::field(
+                Reason::InvalidValue,
+                "event_time_unix_ms",
+                "event_time_unix_ms is not a valid time",
+            )
+        })?;
     Ok(EventInput {
         action: action(event.action())?,
         context: context(event.context())?,
@@ -101,7 +123,11 @@ fn to_input(event: pb::Event) -> Result<EventInput, Rejection> {
 }
 
 fn unspecified(field: &str) -> Rejection {
-    Rejection::field(Reason::MissingField, field, format!("{field} is required (it is unspecified)"))
+    Rejection::field(
+        Reason::MissingField,
+        field,
+        format!("{field} is required (it is unspecified)"),
+    )
 }
 
 fn action(action: pb::Action) -> Result<Action, Rejection> {

@@ -41,22 +41,36 @@ async fn publish(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
 
     let status = response.status().as_u16().to_string();
     metrics::counter!(m::REQUESTS, "transport" => "http", "status" => status).increment(1);
-    metrics::histogram!(m::REQUEST_DURATION, "transport" => "http").record(started.elapsed().as_secs_f64());
+    metrics::histogram!(m::REQUEST_DURATION, "transport" => "http")
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
 async fn handle(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    app.keys.check(authorization).ok_or(ApiError::Unauthenticated)?;
+    app.keys
+        .check(authorization)
+        .ok_or(ApiError::Unauthenticated)?;
 
     let limit = app.limits.max_body_bytes;
-    let bytes = to_bytes(body, limit).await.map_err(|_| ApiError::BodyTooLarge { limit })?;
+    let bytes = to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge { limit })?;
     let elements = app.read_array(&bytes).await?;
     if elements.len() > app.limits.max_events {
-        return Err(ApiError::TooManyEvents { count: elements.len(), limit: app.limits.max_events });
+        return Err(ApiError::TooManyEvents {
+            count: elements.len(),
+            limit: app.limits.max_events,
+        });
     }
 
-    let items = elements.into_iter().map(|raw| Item { parsed: parse_event(&raw), raw }).collect();
+    let items = elements
+        .into_iter()
+        .map(|raw| Item {
+            parsed: parse_event(&raw),
+            raw,
+        })
+        .collect();
     let outcomes = app
         .ingestor
         .publish(items, RejectionSource::Http)
@@ -101,7 +115,10 @@ impl App {
             reason: error.code().into(),
             detail: error.to_string(),
             source: RejectionSource::Http,
-            event_id: value.and_then(|v| v.get("event_id")).and_then(Value::as_str).map(str::to_owned),
+            event_id: value
+                .and_then(|v| v.get("event_id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             payload: value.and_then(|v| self.ingestor.pseudonyms.scrub(v)),
             payload_sha256: sha256_hex(bytes),
             rejected_time: Utc::now().timestamp_millis(),
@@ -124,9 +141,15 @@ fn kind(value: &Value) -> &'static str {
 
 async fn ready(State(app): State<Arc<App>>) -> Response {
     let checks = app.readiness().await;
-    let status = if checks.iter().all(|(_, ok)| *ok) { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body: serde_json::Map<String, Value> =
-        checks.into_iter().map(|(name, ok)| (name.to_owned(), Value::Bool(ok))).collect();
+    let status = if checks.iter().all(|(_, ok)| *ok) {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body: serde_json::Map<String, Value> = checks
+        .into_iter()
+        .map(|(name, ok)| (name.to_owned(), Value::Bool(ok)))
+        .collect();
     (status, Json(body)).into_response()
 }
 

@@ -76,8 +76,18 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
 
     let mut tasks = JoinSet::new();
     tasks.spawn(serve_http(http, app.clone(), shutdown.clone()));
-    tasks.spawn(serve_grpc(grpc, app, config.limits.max_body_bytes, shutdown));
-    Ok(Service { http_addr, grpc_addr, tasks, producer })
+    tasks.spawn(serve_grpc(
+        grpc,
+        app,
+        config.limits.max_body_bytes,
+        shutdown,
+    ));
+    Ok(Service {
+        http_addr,
+        grpc_addr,
+        tasks,
+        producer,
+    })
 }
 
 impl Service {
@@ -97,7 +107,8 @@ impl Service {
 
 async fn build_app(config: &Config) -> anyhow::Result<App> {
     let key = config.resolve_pseudonym_key()?;
-    let codec = Codec::from_registry_url(SchemaSet::shipped(), config.kafka.registry_url().as_deref());
+    let codec =
+        Codec::from_registry_url(SchemaSet::shipped(), config.kafka.registry_url().as_deref());
     let events = codec
         .encoder(LISTENING_EVENT, &format!("{}-value", config.events_topic))
         .await
@@ -110,14 +121,25 @@ async fn build_app(config: &Config) -> anyhow::Result<App> {
     let options = ProducerOptions {
         queue_max_messages: config.producer_queue_max.saturating_mul(2),
         delivery_timeout: config.delivery_timeout,
-        ..Default::default()
+        linger: config.producer_linger,
     };
     let producer = Producer::new(&config.kafka, "lucid-ingestion", options)?;
+    warm_up(&producer, &[&config.events_topic, &config.dlq_topic]).await;
 
     let pending = config.delivery_timeout + Duration::from_secs(10);
-    let dedupe = Dedupe::connect(&config.redis_url, &config.redis_prefix, config.idempotency_window, pending)
-        .await
-        .with_context(|| format!("failed to connect to redis at {} (start it with scripts/stack up)", config.redis_url))?;
+    let dedupe = Dedupe::connect(
+        &config.redis_url,
+        &config.redis_prefix,
+        config.idempotency_window,
+        pending,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "failed to connect to redis at {} (start it with scripts/stack up)",
+            config.redis_url
+        )
+    })?;
 
     let ingestor = Ingestor {
         pseudonyms: Pseudonymizer::new(&key),
@@ -138,16 +160,36 @@ async fn build_app(config: &Config) -> anyhow::Result<App> {
     })
 }
 
+/// Connects the producer and loads the topics' metadata before the first request needs them;
+/// a broker that is down now is not fatal (readiness reports it, sends answer 503).
+async fn warm_up(producer: &Producer, topics: &[&str]) {
+    for topic in topics {
+        if let Err(error) = producer.ping(Some(topic), Duration::from_secs(5)).await {
+            tracing::warn!(%error, topic, "broker not reachable at start; requests will get 503 until it is");
+            return;
+        }
+    }
+}
+
 impl App {
     /// Each dependency and whether it answers.
     async fn readiness(&self) -> Vec<(&'static str, bool)> {
-        let broker = self.ingestor.producer.ping(Duration::from_secs(2)).await.is_ok();
+        let broker = self
+            .ingestor
+            .producer
+            .ping(None, Duration::from_secs(2))
+            .await
+            .is_ok();
         let redis = self.ingestor.dedupe.ping().await.is_ok();
         vec![("broker", broker), ("redis", redis)]
     }
 }
 
-async fn serve_http(listener: TcpListener, app: Arc<App>, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn serve_http(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
@@ -163,12 +205,15 @@ async fn serve_grpc(
     use lucid_proto::ingest::v1::ingest_service_server::IngestServiceServer;
 
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_serving::<IngestServiceServer<grpc::Ingest>>().await;
+    reporter
+        .set_serving::<IngestServiceServer<grpc::Ingest>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(lucid_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
         .context("failed to build gRPC reflection")?;
-    let ingest = IngestServiceServer::new(grpc::Ingest { app }).max_decoding_message_size(max_message_bytes);
+    let ingest =
+        IngestServiceServer::new(grpc::Ingest { app }).max_decoding_message_size(max_message_bytes);
 
     tonic::transport::Server::builder()
         .add_service(health)

@@ -30,7 +30,10 @@ async fn main() -> ExitCode {
     match run(config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "ingestion stopped with an error");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "ingestion stopped with an error"
+            );
             ExitCode::FAILURE
         }
     }

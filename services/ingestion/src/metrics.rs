@@ -23,13 +23,45 @@ pub const PRODUCER_QUEUE_DEPTH: &str = "lucid_ingestion_producer_queue_depth";
 
 /// Registers help text and units; call once at start.
 pub fn describe() {
-    describe_counter!(ACCEPTED, Unit::Count, "Events produced to the events topic and confirmed by the broker.");
-    describe_counter!(DUPLICATES, Unit::Count, "Events whose id was already produced within the idempotency window.");
+    describe_counter!(
+        ACCEPTED,
+        Unit::Count,
+        "Events produced to the events topic and confirmed by the broker."
+    );
+    describe_counter!(
+        DUPLICATES,
+        Unit::Count,
+        "Events whose id was already produced within the idempotency window."
+    );
     describe_counter!(REJECTED, Unit::Count, "Events refused, by reason code.");
-    describe_counter!(DEAD_LETTERED, Unit::Count, "Refused events written to the dead-letter topic.");
-    describe_counter!(DEAD_LETTER_FAILURES, Unit::Count, "Refused events that could not be written to the dead-letter topic.");
-    describe_counter!(REQUESTS, Unit::Count, "Publish requests, by transport and response status.");
-    describe_histogram!(REQUEST_DURATION, Unit::Seconds, "Time to answer a publish request, by transport.");
-    describe_histogram!(PRODUCE_DURATION, Unit::Seconds, "Time from enqueue to the broker's delivery report.");
-    describe_gauge!(PRODUCER_QUEUE_DEPTH, Unit::Count, "Events waiting for the broker's delivery report.");
+    describe_counter!(
+        DEAD_LETTERED,
+        Unit::Count,
+        "Refused events written to the dead-letter topic."
+    );
+    describe_counter!(
+        DEAD_LETTER_FAILURES,
+        Unit::Count,
+        "Refused events that could not be written to the dead-letter topic."
+    );
+    describe_counter!(
+        REQUESTS,
+        Unit::Count,
+        "Publish requests, by transport and response status."
+    );
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Time to answer a publish request, by transport."
+    );
+    describe_histogram!(
+        PRODUCE_DURATION,
+        Unit::Seconds,
+        "Time from enqueue to the broker's delivery report."
+    );
+    describe_gauge!(
+        PRODUCER_QUEUE_DEPTH,
+        Unit::Count,
+        "Events waiting for the broker's delivery report."
+    );
 }

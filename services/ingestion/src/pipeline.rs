@@ -9,7 +9,8 @@ use chrono::Utc;
 use futures::future::join_all;
 use lucid_avro::Encoder;
 use lucid_events::{
-    EventInput, EventOutcome, ListeningEvent, Reason, RejectedEvent, Rejection, RejectionSource, Status,
+    EventInput, EventOutcome, ListeningEvent, Reason, RejectedEvent, Rejection, RejectionSource,
+    Status,
 };
 use lucid_kafka::{ProduceError, Producer};
 
@@ -69,7 +70,11 @@ impl Ingestor {
 
         for (index, item) in items.iter().enumerate() {
             let step = match validated(item, &self.limits, now) {
-                Err(rejection) => Step::Done(EventOutcome::rejected(index as u32, event_id(item), &rejection)),
+                Err(rejection) => Step::Done(EventOutcome::rejected(
+                    index as u32,
+                    event_id(item),
+                    &rejection,
+                )),
                 Ok(event) => match first_seen.get(&event.event_id) {
                     Some(first) => Step::CopyOf(*first),
                     None => {
@@ -91,8 +96,9 @@ impl Ingestor {
 
     /// Claims the new ids, produces them and settles the claims.
     async fn claim_and_produce(&self, steps: &mut [Step]) -> Result<(), IngestError> {
-        let wanted: Vec<usize> =
-            (0..steps.len()).filter(|i| matches!(steps[*i], Step::Produce(_))).collect();
+        let wanted: Vec<usize> = (0..steps.len())
+            .filter(|i| matches!(steps[*i], Step::Produce(_)))
+            .collect();
         let ids: Vec<&str> = wanted.iter().map(|i| produce_id(&steps[*i])).collect();
         let claims = self.dedupe.claim(&ids).await?;
 
@@ -101,17 +107,24 @@ impl Ingestor {
             let id = Some(produce_id(&steps[index]).to_owned());
             match claim {
                 Claim::New => owned.push(index),
-                Claim::Done => steps[index] = Step::Done(EventOutcome::ok(index as u32, id, Status::Duplicate)),
+                Claim::Done => {
+                    steps[index] = Step::Done(EventOutcome::ok(index as u32, id, Status::Duplicate))
+                }
                 Claim::Pending => steps[index] = Step::Done(refused(index, id, Reason::InFlight)),
             }
         }
 
-        let events: Vec<&ListeningEvent> = owned.iter().filter_map(|i| as_event(&steps[*i])).collect();
+        let events: Vec<&ListeningEvent> =
+            owned.iter().filter_map(|i| as_event(&steps[*i])).collect();
         let results = self.produce(&events).await;
         let (mut done, mut failed) = (Vec::new(), Vec::new());
         for (index, result) in owned.iter().zip(&results) {
             let id = produce_id(&steps[*index]).to_owned();
-            if result.is_ok() { done.push(id) } else { failed.push(id) }
+            if result.is_ok() {
+                done.push(id)
+            } else {
+                failed.push(id)
+            }
         }
 
         let done_refs: Vec<&str> = done.iter().map(String::as_str).collect();
@@ -136,7 +149,10 @@ impl Ingestor {
     async fn produce(&self, events: &[&ListeningEvent]) -> Vec<Result<(), ProduceError>> {
         let room = i64::from(self.queue_max) - i64::from(self.producer.in_flight());
         if events.len() as i64 > room {
-            return events.iter().map(|_| Err(ProduceError::QueueFull)).collect();
+            return events
+                .iter()
+                .map(|_| Err(ProduceError::QueueFull))
+                .collect();
         }
 
         let started = Instant::now();
@@ -148,23 +164,37 @@ impl Ingestor {
     }
 
     async fn send_event(&self, event: &ListeningEvent) -> Result<(), ProduceError> {
-        let bytes = self.events.encode(event.to_avro()).map_err(|e| ProduceError::Delivery {
-            detail: e.to_string(),
-            retryable: false,
-        })?;
-        let delivery = self.producer.send(&self.events_topic, Some(event.user_pseudonym.as_bytes()), &bytes)?;
+        let bytes = self
+            .events
+            .encode(event.to_avro())
+            .map_err(|e| ProduceError::Delivery {
+                detail: e.to_string(),
+                retryable: false,
+            })?;
+        let delivery = self.producer.send(
+            &self.events_topic,
+            Some(event.user_pseudonym.as_bytes()),
+            &bytes,
+        )?;
         delivery.await.map(|_| ()).inspect_err(|error| {
             tracing::warn!(%error, topic = %self.events_topic, "event not confirmed by the broker");
         })
     }
 
     /// Writes every refused input that belongs there to the dead-letter topic.
-    async fn dead_letter(&self, items: &[Item], outcomes: &[EventOutcome], source: RejectionSource) {
+    async fn dead_letter(
+        &self,
+        items: &[Item],
+        outcomes: &[EventOutcome],
+        source: RejectionSource,
+    ) {
         let now = Utc::now().timestamp_millis();
         let mut sends = Vec::new();
 
         for (item, outcome) in items.iter().zip(outcomes) {
-            let Some(reason) = outcome.reason.as_deref() else { continue };
+            let Some(reason) = outcome.reason.as_deref() else {
+                continue;
+            };
             if outcome.retryable {
                 continue;
             }
@@ -187,8 +217,14 @@ impl Ingestor {
     /// because the client has its answer either way.
     pub(crate) async fn send_dead_letter(&self, record: RejectedEvent) {
         let sent = async {
-            let bytes = self.dead_letters.encode(record.to_avro()).map_err(|e| e.to_string())?;
-            let delivery = self.producer.send(&self.dlq_topic, None, &bytes).map_err(|e| e.to_string())?;
+            let bytes = self
+                .dead_letters
+                .encode(record.to_avro())
+                .map_err(|e| e.to_string())?;
+            let delivery = self
+                .producer
+                .send(&self.dlq_topic, None, &bytes)
+                .map_err(|e| e.to_string())?;
             delivery.await.map_err(|e| e.to_string())
         };
         match sent.await {
@@ -214,7 +250,11 @@ fn validated<'a>(
 fn event_id(item: &Item) -> Option<String> {
     match &item.parsed {
         Ok(event) => Some(event.event_id.clone()),
-        Err(_) => item.raw.get("event_id").and_then(|v| v.as_str()).map(str::to_owned),
+        Err(_) => item
+            .raw
+            .get("event_id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
     }
 }
 
@@ -253,14 +293,19 @@ fn resolve_copies(steps: Vec<Step>) -> Vec<EventOutcome> {
     }
 
     for (index, first) in copies {
-        let mut copy = outcomes[first].clone().expect("a first copy always has an outcome");
+        let mut copy = outcomes[first]
+            .clone()
+            .expect("a first copy always has an outcome");
         copy.index = index as u32;
         if copy.status == Status::Accepted {
             copy.status = Status::Duplicate;
         }
         outcomes[index] = Some(copy);
     }
-    outcomes.into_iter().map(|o| o.expect("every event has an outcome")).collect()
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("every event has an outcome"))
+        .collect()
 }
 
 fn record_metrics(outcomes: &[EventOutcome]) {
