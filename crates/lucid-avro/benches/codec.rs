@@ -29,17 +29,28 @@ fn event() -> ListeningEvent {
 }
 
 fn codec(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     let codec = Codec::single_object(SchemaSet::shipped());
-    let encoder = rt.block_on(codec.encoder(LISTENING_EVENT, "bench")).expect("encoder");
+    let encoder = rt
+        .block_on(codec.encoder(LISTENING_EVENT, "bench"))
+        .expect("encoder");
     let event = event();
     let bytes = encoder.encode(event.to_avro()).expect("encodes");
 
     c.bench_function("encode listening event", |b| {
-        b.iter(|| encoder.encode(black_box(&event).to_avro()).expect("encodes"))
+        b.iter(|| {
+            encoder
+                .encode(black_box(&event).to_avro())
+                .expect("encodes")
+        })
     });
     c.bench_function("decode listening event", |b| {
-        b.iter(|| rt.block_on(codec.decode(black_box(&bytes), LISTENING_EVENT)).expect("decodes"))
+        b.iter(|| {
+            rt.block_on(codec.decode(black_box(&bytes), LISTENING_EVENT))
+                .expect("decodes")
+        })
     });
 }
 

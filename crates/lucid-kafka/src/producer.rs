@@ -4,10 +4,22 @@
 //! report, success or failure, so every returned future resolves within `delivery_timeout`. With
 //! `enable.idempotence` the broker drops librdkafka's internal retries of the same batch, so a
 //! confirmed message is stored once and per-partition order holds.
+//!
+//! After a delivery failure the librdkafka client is replaced by a fresh one (at most once per
+//! delivery timeout). librdkafka bumps the idempotent producer's epoch locally when messages time
+//! out; a broker that lost its producer state (a restarted broker with memory storage, a failed
+//! over cluster) then answers UNKNOWN_PRODUCER_ID again and again, and sends never recover. A new
+//! client starts with a new producer id. Failed messages were already reported to their callers,
+//! so the swap loses nothing and sends nothing twice.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
+};
 
 use rdkafka::{
+    ClientConfig,
     error::{KafkaError, RDKafkaErrorCode},
     producer::{FutureProducer, FutureRecord, Producer as _},
 };
@@ -77,7 +89,14 @@ impl ProduceError {
 /// An idempotent, `acks=all` producer.
 #[derive(Clone)]
 pub struct Producer {
-    inner: FutureProducer,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    current: RwLock<FutureProducer>,
+    settings: ClientConfig,
+    last_reset: Mutex<Instant>,
+    reset_interval: Duration,
 }
 
 impl Producer {
@@ -87,8 +106,8 @@ impl Producer {
         client_id: &str,
         options: ProducerOptions,
     ) -> Result<Self, ProduceError> {
-        let mut client = config.client_config(client_id);
-        client
+        let mut settings = config.client_config(client_id);
+        settings
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set(
@@ -101,13 +120,21 @@ impl Producer {
             )
             .set("linger.ms", options.linger.as_millis().to_string());
         for (key, value) in &config.properties {
-            client.set(key, value);
+            settings.set(key, value);
         }
 
-        let inner = client
+        let current = settings
             .create()
             .map_err(|e| ProduceError::Settings(e.to_string()))?;
-        Ok(Producer { inner })
+        let shared = Shared {
+            current: RwLock::new(current),
+            settings,
+            last_reset: Mutex::new(Instant::now()),
+            reset_interval: options.delivery_timeout,
+        };
+        Ok(Producer {
+            shared: Arc::new(shared),
+        })
     }
 
     /// Enqueues a message. Fails at once with [`ProduceError::QueueFull`] when the local queue is
@@ -125,16 +152,20 @@ impl Producer {
         }
 
         let delivery = self
-            .inner
+            .current()
             .send_result(record)
             .map_err(|(error, _)| enqueue_error(error))?;
+        let shared = self.shared.clone();
         Ok(async move {
             match delivery.await {
                 Ok(Ok(delivery)) => Ok(Delivered {
                     partition: delivery.partition,
                     offset: delivery.offset,
                 }),
-                Ok(Err((error, _))) => Err(delivery_error(error)),
+                Ok(Err((error, _))) => {
+                    shared.reset();
+                    Err(delivery_error(error))
+                }
                 Err(_canceled) => Err(ProduceError::Delivery {
                     detail: "producer shut down before the delivery report".into(),
                     retryable: true,
@@ -145,34 +176,76 @@ impl Producer {
 
     /// Messages enqueued or in flight, not yet reported.
     pub fn in_flight(&self) -> i32 {
-        self.inner.in_flight_count()
+        self.current().in_flight_count()
     }
 
     /// Succeeds when a broker answers a metadata request within `timeout`. With a topic, the
     /// answer also warms librdkafka's metadata for it, so the first send does not wait for it.
     pub async fn ping(&self, topic: Option<&str>, timeout: Duration) -> Result<(), ProduceError> {
-        let inner = self.inner.clone();
+        let producer = self.current();
         let topic = topic.map(str::to_owned);
         let answer = tokio::task::spawn_blocking(move || {
-            inner.client().fetch_metadata(topic.as_deref(), timeout).map(|_| ())
+            producer
+                .client()
+                .fetch_metadata(topic.as_deref(), timeout)
+                .map(|_| ())
         })
-        .await
-        .map_err(|e| ProduceError::Delivery {
-            detail: e.to_string(),
+        .await;
+        let unavailable = |detail: String| ProduceError::Delivery {
+            detail,
             retryable: true,
-        })?;
-        answer.map_err(|e| ProduceError::Delivery {
-            detail: e.to_string(),
-            retryable: true,
-        })
+        };
+        answer
+            .map_err(|e| unavailable(e.to_string()))?
+            .map_err(|e| unavailable(e.to_string()))
     }
 
     /// Waits up to `timeout` for every queued message to be reported.
     pub async fn flush(&self, timeout: Duration) {
-        let inner = self.inner.clone();
-        let flushed = tokio::task::spawn_blocking(move || inner.flush(timeout)).await;
+        let producer = self.current();
+        let flushed = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
         if let Ok(Err(error)) = flushed {
             tracing::warn!(%error, "producer flush did not finish");
+        }
+    }
+
+    /// The librdkafka client in use now (a cheap handle).
+    fn current(&self) -> FutureProducer {
+        self.shared
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Shared {
+    /// Replaces the librdkafka client with a fresh one, at most once per interval.
+    fn reset(&self) {
+        {
+            let mut last = self.last_reset.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() < self.reset_interval {
+                return;
+            }
+            *last = Instant::now();
+        }
+        let fresh: FutureProducer = match self.settings.create() {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                tracing::error!(%error, "failed to recreate the producer after delivery failures");
+                return;
+            }
+        };
+
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        let old = std::mem::replace(&mut *current, fresh);
+        drop(current);
+        tracing::warn!("recreated the producer after delivery failures");
+
+        // Destroying a librdkafka client waits for its queue; keep that off the async workers.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(move || drop(old))),
+            Err(_) => drop(old),
         }
     }
 }
