@@ -9,7 +9,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    let files = ["lucid/ingest/v1/ingest.proto"].map(|f| root.join(f));
+    let files = [
+        "lucid/ingest/v1/ingest.proto",
+        "lucid/features/v1/features.proto",
+    ]
+    .map(|f| root.join(f));
 
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("lucid_descriptor.bin"))

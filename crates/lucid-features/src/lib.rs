@@ -32,6 +32,10 @@ mod parse;
 #[cfg(test)]
 mod testing;
 
+/// The starter feature definitions shipped with the platform (`features.toml` in this crate),
+/// used when a deployment names no file of its own.
+pub const STARTER_DEFINITIONS: &str = include_str!("../features.toml");
+
 pub use error::{ReadError, SpecError};
 pub use lateness::{Admission, Watermark};
 pub use memory::InMemoryStore;

@@ -9,5 +9,14 @@ pub mod ingest {
     }
 }
 
+/// `lucid.features.v1`: online feature lookups.
+pub mod features {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("lucid.features.v1");
+    }
+}
+
 /// The encoded descriptor set of every proto here, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("lucid_descriptor");

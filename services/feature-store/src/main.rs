@@ -1,0 +1,40 @@
+//! `feature-store`: loads config, starts telemetry, runs the service until SIGTERM.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::Parser;
+use lucid_feature_store::{Config, run};
+
+/// Streaming feature aggregation into Redis and online lookups over gRPC.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// TOML config file; `LUCID_FEATURE_STORE_*` variables override it.
+    #[arg(long, env = "LUCID_FEATURE_STORE_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("feature-store: {error}");
+            return ExitCode::from(2);
+        }
+    };
+
+    lucid_telemetry::init_logs(config.log_format, "info,rdkafka=warn");
+    let shutdown = lucid_telemetry::shutdown_on_signals();
+    match run(config, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "feature store stopped with an error"
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
