@@ -55,7 +55,8 @@ where
         figment = figment.merge(Toml::file(file));
     }
     figment
-        .merge(Env::prefixed(prefix).split("__"))
+        // `<PREFIX>CONFIG` names the file (read by the binary's flags), not a setting.
+        .merge(Env::prefixed(prefix).split("__").ignore(&["config"]))
         .extract()
         .map_err(|e| ConfigError::Load(Box::new(e)))
 }
@@ -130,6 +131,17 @@ mod tests {
             jail.set_env("LUCID_T_PORT", "seven");
             let error = load::<Sample>("LUCID_T_", None).expect_err("bad port");
             assert!(error.to_string().contains("for key \"PORT\""), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_config_file_variable_is_not_a_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LUCID_T_CONFIG", "/some/file.toml");
+            jail.set_env("LUCID_T_PORT", "9");
+            let sample: Sample = load("LUCID_T_", None).expect("loads");
+            assert_eq!(sample.port, 9);
             Ok(())
         });
     }

@@ -9,6 +9,24 @@ use serde_json::Value;
 
 use crate::{Action, Context, Platform, Reason, Rejection};
 
+/// The JSON field names of an event, in schema order.
+pub const FIELDS: &[&str] = &[
+    "event_id",
+    "user_id",
+    "session_id",
+    "event_time",
+    "action",
+    "track_id",
+    "position",
+    "listened_ms",
+    "track_duration_ms",
+    "context",
+    "platform",
+    "app_version",
+    "mood_valence",
+    "mood_arousal",
+];
+
 /// One event as the phone sends it to `POST /v1/events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,17 +99,58 @@ fn classify(path: &str, message: &str) -> Rejection {
         (Reason::MissingField, quoted.unwrap_or(path))
     } else if message.starts_with("unknown field") {
         (Reason::UnknownField, quoted.unwrap_or(path))
+    } else if message.starts_with("invalid type: null") {
+        (Reason::MissingField, path)
+    } else if too_large(message) {
+        (Reason::OutOfRange, path)
     } else if message.starts_with("invalid type") {
         (Reason::InvalidType, path)
     } else {
         (Reason::InvalidValue, path)
     };
 
-    let message = strip_position(message);
     if field.is_empty() || field == "." {
-        Rejection::event(reason, message)
-    } else {
-        Rejection::field(reason, field, format!("{field}: {message}"))
+        return Rejection::event(reason, strip_position(message));
+    }
+    Rejection::field(
+        reason,
+        field,
+        explain(field, reason, &strip_position(message)),
+    )
+}
+
+/// A number that does not fit the field's integer type: serde_json reports integers beyond the
+/// target type as "invalid value: integer", and integers beyond 64 bits as floating point.
+fn too_large(message: &str) -> bool {
+    if message.starts_with("invalid value: integer") {
+        return true;
+    }
+    let Some(number) = message.strip_prefix("invalid type: floating point `") else {
+        return false;
+    };
+    let number = number.split('`').next().unwrap_or_default();
+    number
+        .parse::<f64>()
+        .is_ok_and(|n| n.fract() == 0.0 && n.abs() >= 9.2e18)
+}
+
+/// The message for people. It never repeats the value of `user_id` (the refusal is stored on the
+/// dead-letter topic, where no raw identifier may go), and says what a field expects instead of
+/// serde's wording where that wording is unhelpful.
+fn explain(field: &str, reason: Reason, serde_message: &str) -> String {
+    match (field, reason) {
+        ("user_id", Reason::MissingField) => "user_id is required".into(),
+        ("user_id", _) => "user_id must be a non-empty string".into(),
+        ("event_time", Reason::MissingField) => "event_time is required".into(),
+        ("event_time", _) => {
+            "event_time must be an RFC 3339 time with a zone, e.g. 2026-12-03T17:00:00.250Z".into()
+        }
+        ("action" | "context" | "platform", Reason::InvalidType) => {
+            format!("{field} must be a string naming one of its values (see docs/ingestion.md)")
+        }
+        (_, Reason::MissingField) => format!("{field} is required"),
+        (_, Reason::OutOfRange) => format!("{field} is out of range for its integer type"),
+        _ => format!("{field}: {serde_message}"),
     }
 }
 
@@ -185,6 +244,68 @@ mod tests {
         let rejection = parse_event(&value).expect_err("bad enum");
         assert_eq!(rejection.reason, Reason::InvalidValue);
         assert_eq!(rejection.field.as_deref(), Some("action"));
+    }
+
+    #[test]
+    fn null_required_field_is_missing() {
+        let mut value = play();
+        value["session_id"] = json!(null);
+        let rejection = parse_event(&value).expect_err("null");
+        assert_eq!(
+            (rejection.reason, rejection.field.as_deref()),
+            (Reason::MissingField, Some("session_id"))
+        );
+    }
+
+    #[test]
+    fn numbers_too_large_for_the_field_are_out_of_range() {
+        for (field, number) in [
+            ("position", json!(3_000_000_000_u64)),
+            ("track_id", json!(9_223_372_036_854_775_808_u64)),
+        ] {
+            let mut value = play();
+            value[field] = number;
+            let rejection = parse_event(&value).expect_err("too large");
+            assert_eq!(
+                (rejection.reason, rejection.field.as_deref()),
+                (Reason::OutOfRange, Some(field))
+            );
+        }
+        let value: Value = serde_json::from_str(
+            &play()
+                .to_string()
+                .replace("\"track_id\":2", "\"track_id\":99999999999999999999"),
+        )
+        .expect("json");
+        assert_eq!(
+            parse_event(&value).expect_err("20 digits").reason,
+            Reason::OutOfRange
+        );
+    }
+
+    #[test]
+    fn user_id_values_never_reach_the_message() {
+        let mut value = play();
+        value["user_id"] = json!(4_915_112_345_678_i64);
+        let rejection = parse_event(&value).expect_err("a number");
+        assert_eq!(rejection.reason, Reason::InvalidType);
+        assert!(
+            !rejection.message.contains("4915112345678"),
+            "{}",
+            rejection.message
+        );
+    }
+
+    #[test]
+    fn bad_event_time_says_what_is_expected() {
+        let mut value = play();
+        value["event_time"] = json!("03/12/2026 17:00");
+        let rejection = parse_event(&value).expect_err("not rfc 3339");
+        assert!(
+            rejection.message.contains("RFC 3339"),
+            "{}",
+            rejection.message
+        );
     }
 
     #[test]

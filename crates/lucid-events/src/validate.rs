@@ -69,6 +69,13 @@ fn check_text(field: &str, value: &str, max_len: usize) -> Result<(), Rejection>
             format!("{field} is empty"),
         ));
     }
+    if value.chars().any(char::is_control) {
+        return Err(Rejection::field(
+            Reason::InvalidValue,
+            field,
+            format!("{field} contains control characters"),
+        ));
+    }
     if value.len() > max_len {
         return Err(Rejection::field(
             Reason::OutOfRange,

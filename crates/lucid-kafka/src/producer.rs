@@ -144,8 +144,10 @@ impl Producer {
         topic: &str,
         key: Option<&[u8]>,
         payload: &[u8],
-    ) -> Result<impl Future<Output = Result<Delivered, ProduceError>> + Send + 'static, ProduceError>
-    {
+    ) -> Result<
+        impl Future<Output = Result<Delivered, ProduceError>> + Send + 'static + use<>,
+        ProduceError,
+    > {
         let mut record = FutureRecord::<[u8], [u8]>::to(topic).payload(payload);
         if let Some(key) = key {
             record = record.key(key);

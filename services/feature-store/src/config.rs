@@ -38,8 +38,22 @@ pub struct Config {
     pub batch_max_wait: Duration,
     /// Most entity ids per lookup.
     pub max_entities: usize,
+    /// Where an assigned partition starts reading.
+    pub resume: Resume,
     /// Log format.
     pub log_format: lucid_telemetry::LogFormat,
+}
+
+/// Where an assigned partition starts reading. Either way the offset check in Redis skips what
+/// the store already holds; this only decides how much is read again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resume {
+    /// At the next offset stored in Redis with the tiles (Apache Kafka, MSK).
+    Stored,
+    /// At the beginning of the partition. For brokers that cannot start a fetch inside a stored
+    /// record batch: Tansu 0.6 answers such a fetch with no records, and the partition stalls.
+    Beginning,
 }
 
 impl Default for Config {
@@ -58,6 +72,7 @@ impl Default for Config {
             batch_max_records: 1000,
             batch_max_wait: Duration::from_millis(50),
             max_entities: 1000,
+            resume: Resume::Stored,
             log_format: Default::default(),
         }
     }

@@ -118,7 +118,11 @@ async fn pipeline(
     registry: Arc<Registry>,
     store: store::Store,
 ) -> anyhow::Result<consume::Pipeline> {
-    let context = rebalance::Rebalancer::new(&config.redis_url, store.offsets_key().to_owned())?;
+    let context = rebalance::Rebalancer::new(
+        &config.redis_url,
+        store.offsets_key().to_owned(),
+        config.resume,
+    )?;
     let consumer: StreamConsumer<rebalance::Rebalancer> = config
         .kafka
         .client_config("lucid-feature-store")
@@ -239,8 +243,7 @@ async fn serve_http(
             "/metrics",
             get(move || std::future::ready(prometheus.render())),
         );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+    lucid_http::serve(listener, app, lucid_http::Limits::default(), shutdown)
         .await
         .context("HTTP server failed")
 }

@@ -18,22 +18,24 @@ use rdkafka::{
     types::RDKafkaRespErr,
 };
 
-use crate::metrics as m;
+use crate::{config::Resume, metrics as m};
 
 /// Hooks librdkafka calls on the consumer's poll thread.
 pub struct Rebalancer {
     redis: redis::Client,
     offsets_key: String,
+    resume: Resume,
     /// Set on every rebalance; the consumer loop then forgets its cached offsets.
     pub(crate) rebalanced: Arc<AtomicBool>,
 }
 
 impl Rebalancer {
     /// A context reading offsets from the hash `offsets_key`.
-    pub fn new(redis_url: &str, offsets_key: String) -> redis::RedisResult<Self> {
+    pub fn new(redis_url: &str, offsets_key: String, resume: Resume) -> redis::RedisResult<Self> {
         Ok(Rebalancer {
             redis: redis::Client::open(redis_url)?,
             offsets_key,
+            resume,
             rebalanced: Arc::new(AtomicBool::new(true)),
         })
     }
@@ -47,6 +49,15 @@ impl Rebalancer {
             .map(|e| (e.topic().to_owned(), e.partition()))
             .collect();
         let ids: Vec<i32> = partitions.iter().map(|(_, p)| *p).collect();
+        tracing::info!(partitions = ?ids, resume = ?self.resume, "partitions assigned");
+        if self.resume == Resume::Beginning {
+            for (topic, partition) in &partitions {
+                if let Err(error) = tpl.set_partition_offset(topic, *partition, Offset::Beginning) {
+                    tracing::warn!(%error, partition, "cannot set the start offset");
+                }
+            }
+            return;
+        }
 
         // A blocking call on the poll thread: a rebalance is rare and this is one round trip.
         let stored: redis::RedisResult<Vec<Option<i64>>> =
@@ -72,7 +83,6 @@ impl Rebalancer {
                 tracing::warn!(%error, partition, "cannot set the start offset");
             }
         }
-        tracing::info!(partitions = ?ids, "partitions assigned");
     }
 }
 

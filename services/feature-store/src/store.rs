@@ -12,7 +12,12 @@
 //! per slot.
 
 use lucid_features::{Op, ReadPlan, TileUpdate, layout};
-use redis::{Script, aio::ConnectionManager};
+use std::time::Duration;
+
+use redis::{
+    Script,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
 
 /// What applying a batch found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +49,12 @@ impl Store {
         group: &str,
         topic: &str,
     ) -> Result<Self, StoreError> {
-        let conn = ConnectionManager::new(redis::Client::open(url)?).await?;
+        // Redis's client default of 500 ms is too short for a large batch script or a lookup of
+        // 1000 entities on a busy machine. A script that times out here may still have run; the
+        // offset check makes the retry harmless.
+        let config =
+            ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(10)));
+        let conn = ConnectionManager::new_with_config(redis::Client::open(url)?, config).await?;
         let offsets_key = offsets_key(prefix, group, topic);
         Ok(Store {
             conn,

@@ -26,7 +26,11 @@ impl ApiKeys {
 
     /// The name of the key in an `authorization: Bearer <key>` value, if it is allowed.
     pub fn check(&self, authorization: Option<&str>) -> Option<&str> {
-        let key = authorization?.strip_prefix("Bearer ")?.trim();
+        let (scheme, key) = authorization?.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let key = key.trim();
         if key.is_empty() {
             return None;
         }
@@ -53,6 +57,7 @@ mod tests {
     #[test]
     fn accepts_the_key_whose_hash_is_configured() {
         assert_eq!(keys().check(Some("Bearer s3cret-key")), Some("mobile"));
+        assert_eq!(keys().check(Some("bearer s3cret-key")), Some("mobile"));
     }
 
     #[test]

@@ -8,7 +8,10 @@
 
 use std::time::Duration;
 
-use redis::{AsyncCommands, aio::ConnectionManager};
+use redis::{
+    AsyncCommands,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
 
 /// What an id's claim found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +50,10 @@ impl Dedupe {
         pending: Duration,
     ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
+        // Redis's client default of 500 ms turns a busy moment into 503s; wait a little longer.
+        let config =
+            ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(2)));
+        let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(Dedupe {
             conn,
             prefix: prefix.to_owned(),

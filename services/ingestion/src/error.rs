@@ -2,7 +2,10 @@
 
 use axum::{
     Json,
-    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    http::{
+        HeaderValue, StatusCode,
+        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+    },
     response::{IntoResponse, Response},
 };
 use lucid_events::{ErrorBody, ErrorResponse};
@@ -36,6 +39,15 @@ pub enum ApiError {
     /// The body is JSON but not an array.
     #[error("body must be a JSON array of events, found {0}")]
     NotAnArray(&'static str),
+    /// The body is not plain JSON (another content type, or compressed).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// No such route.
+    #[error("no route {0}; events go to POST /v1/events")]
+    NotFound(String),
+    /// The route exists for another method.
+    #[error("method not allowed; events go to POST /v1/events")]
+    MethodNotAllowed,
     /// A dependency (idempotency store, broker) is down; nothing was produced.
     #[error("service unavailable, retry later: {0}")]
     Unavailable(String),
@@ -50,6 +62,9 @@ impl ApiError {
             ApiError::TooManyEvents { .. } => "too_many_events",
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::NotAnArray(_) => "not_an_array",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unavailable(_) => "unavailable",
         }
     }
@@ -62,6 +77,9 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ApiError::MalformedJson(_) | ApiError::NotAnArray(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -74,6 +92,8 @@ impl ApiError {
                 tonic::Code::InvalidArgument
             }
             ApiError::MalformedJson(_) | ApiError::NotAnArray(_) => tonic::Code::InvalidArgument,
+            ApiError::UnsupportedMediaType(_) => tonic::Code::InvalidArgument,
+            ApiError::NotFound(_) | ApiError::MethodNotAllowed => tonic::Code::Unimplemented,
             ApiError::Unavailable(_) => tonic::Code::Unavailable,
         }
     }
@@ -87,7 +107,13 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
+        metrics::counter!(crate::metrics::REQUESTS_REFUSED, "code" => self.code()).increment(1);
         let mut response = (self.http_status(), Json(body)).into_response();
+        if self.http_status() == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if self.http_status() == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

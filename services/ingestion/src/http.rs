@@ -6,7 +6,10 @@ use axum::{
     Json, Router,
     body::{Body, to_bytes},
     extract::State,
-    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    http::{
+        HeaderMap, StatusCode,
+        header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE},
+    },
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -29,6 +32,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound(uri.path().to_owned()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(app)
 }
 
@@ -46,11 +51,37 @@ async fn publish(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
     response
 }
 
+/// The body must be uncompressed JSON; a missing content type is taken as JSON.
+fn plain_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(encoding) = headers.get(CONTENT_ENCODING).and_then(|v| v.to_str().ok())
+        && !encoding.eq_ignore_ascii_case("identity")
+    {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "content-encoding {encoding} is not supported; send uncompressed JSON"
+        )));
+    }
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    match content_type.map(|t| {
+        t.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    }) {
+        None => Ok(()),
+        Some(t) if t == "application/json" || t.ends_with("+json") => Ok(()),
+        Some(t) => Err(ApiError::UnsupportedMediaType(format!(
+            "content-type {t} is not supported; send application/json"
+        ))),
+    }
+}
+
 async fn handle(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     app.keys
         .check(authorization)
         .ok_or(ApiError::Unauthenticated)?;
+    plain_json(headers)?;
 
     let limit = app.limits.max_body_bytes;
     let bytes = to_bytes(body, limit)
@@ -110,7 +141,6 @@ impl App {
     }
 
     async fn dead_letter_body(&self, error: &ApiError, value: Option<&Value>, bytes: &[u8]) {
-        metrics::counter!(m::REJECTED, "reason" => error.code()).increment(1);
         let record = RejectedEvent {
             reason: error.code().into(),
             detail: error.to_string(),

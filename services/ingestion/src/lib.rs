@@ -190,10 +190,14 @@ async fn serve_http(
     app: Arc<App>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .context("HTTP server failed")
+    lucid_http::serve(
+        listener,
+        http::router(app),
+        lucid_http::Limits::default(),
+        shutdown,
+    )
+    .await
+    .context("HTTP server failed")
 }
 
 async fn serve_grpc(

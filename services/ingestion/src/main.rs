@@ -28,7 +28,10 @@ async fn main() -> ExitCode {
     lucid_telemetry::init_logs(config.log_format, "info,rdkafka=warn");
     let shutdown = lucid_telemetry::shutdown_on_signals();
     match run(config, shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            tracing::info!("stopped after draining");
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             tracing::error!(
                 error = format!("{error:#}"),

@@ -12,6 +12,8 @@ pub const REJECTED: &str = "lucid_ingestion_events_rejected_total";
 pub const DEAD_LETTERED: &str = "lucid_ingestion_dead_lettered_total";
 /// Dead-letter writes that failed (data loss: operator action).
 pub const DEAD_LETTER_FAILURES: &str = "lucid_ingestion_dead_letter_failures_total";
+/// Requests refused as a whole (auth, size, unreadable body), by `code`.
+pub const REQUESTS_REFUSED: &str = "lucid_ingestion_requests_refused_total";
 /// Requests, by `transport` and `status`.
 pub const REQUESTS: &str = "lucid_ingestion_requests_total";
 /// Request handling time, by `transport`.
@@ -34,6 +36,11 @@ pub fn describe() {
         "Events whose id was already produced within the idempotency window."
     );
     describe_counter!(REJECTED, Unit::Count, "Events refused, by reason code.");
+    describe_counter!(
+        REQUESTS_REFUSED,
+        Unit::Count,
+        "Requests refused as a whole, by error code."
+    );
     describe_counter!(
         DEAD_LETTERED,
         Unit::Count,

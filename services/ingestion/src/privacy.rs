@@ -29,19 +29,37 @@ impl Pseudonymizer {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    /// The JSON of a refused event with its `user_id` replaced by the pseudonym, or `None` when
-    /// the input is not an object with a string `user_id` and so cannot be made safe to store.
+    /// A refused event made safe to store: only the fields the event schema knows are kept,
+    /// the `user_id` becomes its pseudonym (or is dropped when it is not a string), and the names
+    /// of unknown fields are listed under `_unknown_fields` without their values, because a
+    /// client may put an identifier anywhere (`userId`, `{"events": [...]}`). `None` when the
+    /// input is not an object.
     pub fn scrub(&self, input: &serde_json::Value) -> Option<Vec<u8>> {
-        let mut object = input.as_object()?.clone();
-        match object.get("user_id") {
-            Some(serde_json::Value::String(raw)) => {
-                let pseudonym = self.pseudonym(raw);
-                object.insert("user_id".into(), serde_json::Value::String(pseudonym));
+        use serde_json::Value;
+
+        let mut safe = serde_json::Map::new();
+        let mut unknown = Vec::new();
+        for (name, value) in input.as_object()? {
+            match (name.as_str(), value) {
+                ("user_id", Value::String(raw)) => {
+                    safe.insert(name.clone(), Value::String(self.pseudonym(raw)));
+                }
+                ("user_id", _) => {
+                    safe.insert(
+                        name.clone(),
+                        Value::String("[removed: not a string]".into()),
+                    );
+                }
+                (known, _) if lucid_events::input::FIELDS.contains(&known) => {
+                    safe.insert(name.clone(), value.clone());
+                }
+                _ => unknown.push(Value::String(name.clone())),
             }
-            None => {}
-            Some(_) => return None,
         }
-        serde_json::to_vec(&object).ok()
+        if !unknown.is_empty() {
+            safe.insert("_unknown_fields".into(), Value::Array(unknown));
+        }
+        serde_json::to_vec(&safe).ok()
     }
 }
 
@@ -75,9 +93,23 @@ mod tests {
     }
 
     #[test]
-    fn scrub_refuses_what_it_cannot_make_safe() {
+    fn scrub_keeps_no_value_it_does_not_know() {
         let p = Pseudonymizer::new(&Secret::new("0123456789abcdef"));
-        assert_eq!(p.scrub(&serde_json::json!({"user_id": ["alice"]})), None);
+        let scrub = |v: serde_json::Value| -> String {
+            String::from_utf8(p.scrub(&v).expect("an object")).expect("utf-8")
+        };
+        assert_eq!(
+            scrub(serde_json::json!({"user_id": 4915112345678_i64})),
+            r#"{"user_id":"[removed: not a string]"}"#
+        );
+        assert_eq!(
+            scrub(serde_json::json!({"userId": "alice", "track_id": 2})),
+            r#"{"_unknown_fields":["userId"],"track_id":2}"#
+        );
+        assert_eq!(
+            scrub(serde_json::json!({"events": [{"user_id": "alice"}]})),
+            r#"{"_unknown_fields":["events"]}"#
+        );
         assert_eq!(p.scrub(&serde_json::json!("alice")), None);
     }
 }
