@@ -24,8 +24,25 @@ struct Run {
     prefix: String,
 }
 
-fn spawn(stack: &Stack, topic: &str, run: &Run) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_feature-store"))
+/// A running service, killed when dropped, so a failing test leaves no process behind.
+struct Running(Child);
+
+impl Running {
+    /// SIGKILL, as a crash would.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn(stack: &Stack, topic: &str, run: &Run) -> Running {
+    let child = Command::new(env!("CARGO_BIN_EXE_feature-store"))
         .env("LUCID_FEATURE_STORE_GRPC_ADDR", "127.0.0.1:0")
         .env("LUCID_FEATURE_STORE_HTTP_ADDR", "127.0.0.1:0")
         .env("LUCID_FEATURE_STORE_CATALOG_DIR", catalog_dir())
@@ -40,7 +57,8 @@ fn spawn(stack: &Stack, topic: &str, run: &Run) -> Child {
         .stdout(Stdio::null())
         .stderr(log_file(&run.prefix))
         .spawn()
-        .expect("the feature-store binary starts")
+        .expect("the feature-store binary starts");
+    Running(child)
 }
 
 /// What env variables cannot carry (librdkafka property names hold dots): Tansu cannot start a
@@ -161,8 +179,7 @@ async fn sigkill_mid_stream_then_restart_equals_a_run_without_the_crash() {
     };
     let mut child = spawn(&stack, &topic, &clean);
     wait_until(&mut redis, &topic, &clean, total).await;
-    child.kill().expect("stop");
-    let _ = child.wait();
+    child.kill();
 
     let crashed = Run {
         group: unique("crash"),
@@ -170,8 +187,7 @@ async fn sigkill_mid_stream_then_restart_equals_a_run_without_the_crash() {
     };
     let mut child = spawn(&stack, &topic, &crashed);
     wait_until(&mut redis, &topic, &crashed, total / 3).await;
-    child.kill().expect("SIGKILL mid-stream");
-    let _ = child.wait();
+    child.kill();
     let at_kill = applied(&mut redis, &topic, &crashed).await;
     assert!(
         at_kill < total,
@@ -181,8 +197,7 @@ async fn sigkill_mid_stream_then_restart_equals_a_run_without_the_crash() {
     let mut child = spawn(&stack, &topic, &crashed);
     wait_until(&mut redis, &topic, &crashed, total).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    child.kill().expect("stop");
-    let _ = child.wait();
+    child.kill();
 
     let expected = contents(&mut redis, &clean.prefix).await;
     let got = contents(&mut redis, &crashed.prefix).await;
