@@ -34,3 +34,23 @@ export LUCID_CATALOG_DIR
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Fetches the track catalog into $LUCID_CATALOG_DIR unless both of its files are there; the
+# download is checked against pinned checksums (scripts/fetch-data).
+ensure_catalog() {
+  local file
+  for file in echonest-metrics.json fma-rock-vs-hiphop.csv; do
+    [ -f "$LUCID_CATALOG_DIR/$file" ] && continue
+    say "track catalog not found in $LUCID_CATALOG_DIR: downloading it (scripts/fetch-data)"
+    "$LUCID_ROOT/scripts/fetch-data" "$LUCID_CATALOG_DIR" ||
+      die "could not fetch the track catalog; set LUCID_CATALOG_DIR to a folder that holds it, or FETCH_DATA_BASE_URL to a mirror"
+    return
+  done
+}
+
+# The one release build of the scripts. Every script builds the same package set, because
+# cargo unifies dependency features per build: two different sets would each rebuild the
+# other's dependencies. Debug builds (scripts/test) have their own profile and are not touched.
+build_release() {
+  cargo build --release --locked --workspace --bins
+}

@@ -6,5 +6,5 @@ mod metrics;
 mod shutdown;
 
 pub use logs::{LogFormat, init_logs};
-pub use metrics::prometheus;
+pub use metrics::{SECONDS_BUCKETS, prometheus};
 pub use shutdown::shutdown_on_signals;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+mod features;
 mod simulate;
 mod span;
 mod topics;
@@ -26,6 +27,8 @@ enum Command {
     /// Generate simulated listening sessions and send them to ingestion or write them as JSON
     /// lines.
     Simulate(simulate::Args),
+    /// Show the online features of entities (from the feature store).
+    Features(features::Args),
     /// Count the records on every platform topic.
     Topics(topics::Args),
 }
@@ -38,6 +41,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Topics(args) => topics::run(args).await,
+        Command::Features(args) => features::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,7 +31,8 @@ pub struct Args {
     #[arg(long, default_value = "baseline", value_name = "NAME")]
     scenario: Scenario,
 
-    /// Seed of every random draw; the same seed and options give the same events.
+    /// Seed of every random draw. The same seed, options and --start give the same events;
+    /// without --start the span ends now, so event times move with the clock (ids do not).
     #[arg(long, default_value_t = 42, value_name = "N")]
     seed: u64,
 
@@ -47,7 +48,7 @@ pub struct Args {
     #[arg(long, default_value = "24h", value_parser = span::parse)]
     span: TimeDelta,
 
-    /// Start of the span (RFC 3339); by default the span ends now.
+    /// Start of the span (RFC 3339), which makes a run repeatable; by default the span ends now.
     #[arg(long, value_name = "RFC3339")]
     start: Option<DateTime<Utc>>,
 

@@ -1,12 +1,14 @@
 //! `lucidctl topics`: how many records each platform topic holds.
 //!
 //! Records are counted by reading the topics (see `lucid_kafka::read` for why watermarks are
-//! not used), so this is meant for the local stack and demo-sized topics.
+//! not used), so this is meant for the local stack and demo-sized topics. The topics are read
+//! at once, each on its own blocking thread, so the total is that of the largest topic.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
 use anyhow::Context;
 use lucid_kafka::{KafkaConfig, topics};
+use tokio::task::JoinSet;
 
 /// Options of `lucidctl topics`.
 #[derive(Debug, clap::Args)]
@@ -39,13 +41,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             )
         })?;
 
-    let mut counts = BTreeMap::new();
-    for topic in topics::ALL {
-        let n = lucid_kafka::read::count_records(&config, topic)
-            .await
-            .with_context(|| format!("failed to read topic {topic}"))?;
-        counts.insert((*topic).to_owned(), n);
-    }
+    let counts = count_all(&config).await?;
 
     if args.json {
         println!("{}", serde_json::to_string(&counts)?);
@@ -82,4 +78,25 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Counts every platform topic concurrently; fails on the first topic that cannot be counted.
+async fn count_all(config: &KafkaConfig) -> anyhow::Result<BTreeMap<String, usize>> {
+    let mut readers = JoinSet::new();
+    for topic in topics::ALL {
+        let config = config.clone();
+        readers.spawn(async move {
+            let n = lucid_kafka::read::count_records(&config, topic)
+                .await
+                .with_context(|| format!("failed to count the records of topic {topic}"))?;
+            anyhow::Ok(((*topic).to_owned(), n))
+        });
+    }
+
+    let mut counts = BTreeMap::new();
+    while let Some(joined) = readers.join_next().await {
+        let (topic, n) = joined.context("a topic reader task failed")??;
+        counts.insert(topic, n);
+    }
+    Ok(counts)
 }

@@ -36,6 +36,9 @@ pub struct Config {
     /// Longest wait to fill a batch.
     #[serde(with = "humantime_serde")]
     pub batch_max_wait: Duration,
+    /// Longest time the broker may hold a fetch waiting for data; bounds freshness.
+    #[serde(with = "humantime_serde")]
+    pub fetch_max_wait: Duration,
     /// Most entity ids per lookup.
     pub max_entities: usize,
     /// Where an assigned partition starts reading.
@@ -70,7 +73,8 @@ impl Default for Config {
             redis_url: "redis://127.0.0.1:16379".into(),
             redis_prefix: "lucid".into(),
             batch_max_records: 1000,
-            batch_max_wait: Duration::from_millis(50),
+            batch_max_wait: Duration::from_millis(20),
+            fetch_max_wait: Duration::from_millis(20),
             max_entities: 1000,
             resume: Resume::Stored,
             log_format: Default::default(),

@@ -130,6 +130,12 @@ async fn pipeline(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("statistics.interval.ms", "5000")
+        // Freshness: a fetch returns after at most this long even when little data is waiting
+        // (librdkafka's default is 500 ms, which Tansu holds in full).
+        .set(
+            "fetch.wait.max.ms",
+            config.fetch_max_wait.as_millis().to_string(),
+        )
         .create_with_context(context)
         .context("failed to create the kafka consumer")?;
 

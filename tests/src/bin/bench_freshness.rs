@@ -14,6 +14,44 @@ use lucid_tests::{
 };
 use tokio_util::sync::CancellationToken;
 
+/// Cumulative `(upper bound, count)` pairs of a Prometheus histogram.
+fn histogram(text: &str, name: &str) -> Vec<(f64, f64)> {
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?;
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((bound, l.rsplit(' ').next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The q-quantile by linear interpolation inside the bucket, as `histogram_quantile` does.
+fn quantile(buckets: &[(f64, f64)], q: f64) -> f64 {
+    let total = buckets.last().map_or(0.0, |(_, n)| *n);
+    let rank = q * total;
+    let mut lower = (0.0, 0.0);
+    for &(bound, count) in buckets {
+        if count >= rank {
+            if bound.is_infinite() {
+                return lower.0;
+            }
+            let share = if count > lower.1 {
+                (rank - lower.1) / (count - lower.1)
+            } else {
+                0.0
+            };
+            return lower.0 + (bound - lower.0) * share;
+        }
+        lower = (bound, count);
+    }
+    f64::NAN
+}
+
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
@@ -68,12 +106,14 @@ async fn main() {
         .text()
         .await
         .expect("text");
-    for line in metrics.lines().filter(|l| {
-        l.starts_with("lucid_feature_store_freshness_seconds")
-            || l.starts_with("lucid_feature_store_events_applied_total")
-    }) {
-        println!("  {line}");
-    }
+    let buckets = histogram(&metrics, "lucid_feature_store_freshness_seconds_bucket");
+    let count = buckets.last().map_or(0.0, |(_, n)| *n);
+    println!("freshness over {count} events (ingest time to Redis write):");
+    println!("  p50 {:>7.1} ms", quantile(&buckets, 0.50) * 1000.0);
+    println!(
+        "  p99 {:>7.1} ms   (target <= 100 ms)",
+        quantile(&buckets, 0.99) * 1000.0
+    );
     shutdown.cancel();
     let _ = store.wait().await;
     ingestion.stop().await;
