@@ -4,7 +4,7 @@
 //! - [`consume`]: the consumer loop (batches, dead letters, lateness, effectively-once apply).
 //! - [`store`]: Redis, with the atomic apply script (`apply.lua`).
 //! - [`rebalance`]: start offsets from Redis on assignment; lag from librdkafka statistics.
-//! - [`grpc`]: `lucid.features.v1.FeatureService`.
+//! - [`grpc`] serves `lucid.features.v1.FeatureService`.
 //!
 //! The aggregation itself (definitions, tiles, windows, reads) is `lucid-features`, shared with
 //! the backfill so that online and offline values agree.
