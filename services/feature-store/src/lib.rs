@@ -174,21 +174,20 @@ fn track_attributes(config: &Config) -> anyhow::Result<HashMap<i64, TrackAttrs>>
     };
     let catalog = lucid_catalog::Catalog::load(dir)
         .with_context(|| format!("failed to load the catalog from {}", dir.display()))?;
-    Ok(catalog
-        .tracks()
-        .iter()
-        .map(|t| {
-            let attrs = TrackAttrs {
-                energy: t.energy,
-                valence: t.valence,
-                tempo: t.tempo,
-                danceability: t.danceability,
-                acousticness: t.acousticness,
-                genre_hiphop: t.genre.map(|g| g == lucid_catalog::Genre::HipHop),
-            };
-            (t.id, attrs)
-        })
-        .collect())
+    Ok(attributes_of(&catalog))
+}
+
+/// The attributes features read, for every track of the catalog, by id.
+pub fn attributes_of(catalog: &lucid_catalog::Catalog) -> HashMap<i64, TrackAttrs> {
+    let attrs = |t: &lucid_catalog::Track| TrackAttrs {
+        energy: t.energy,
+        valence: t.valence,
+        tempo: t.tempo,
+        danceability: t.danceability,
+        acousticness: t.acousticness,
+        genre_hiphop: t.genre.map(|g| g == lucid_catalog::Genre::HipHop),
+    };
+    catalog.tracks().iter().map(|t| (t.id, attrs(t))).collect()
 }
 
 async fn serve_grpc(

@@ -11,7 +11,7 @@ use std::{
 use chrono::{TimeDelta, Utc};
 use lucid_avro::{Codec, LISTENING_EVENT, SchemaSet};
 use lucid_events::ListeningEvent;
-use lucid_features::{EntityType, InMemoryStore, Observation, Registry, TrackAttrs};
+use lucid_features::{EntityType, InMemoryStore, Observation, Registry};
 use lucid_kafka::{Producer, ProducerOptions};
 use lucid_simulator::{SimConfig, simulate};
 use lucid_tests::{Stack, broker, catalog_dir, expected_pseudonym, unique};
@@ -224,23 +224,7 @@ async fn online_equals_in_memory(
     let registry = Registry::from_toml(lucid_features::STARTER_DEFINITIONS)
         .and_then(|r| r.with_key_prefix(prefix))
         .expect("starter definitions");
-    let attrs: HashMap<i64, TrackAttrs> = catalog
-        .tracks()
-        .iter()
-        .map(|t| {
-            (
-                t.id,
-                TrackAttrs {
-                    energy: t.energy,
-                    valence: t.valence,
-                    tempo: t.tempo,
-                    danceability: t.danceability,
-                    acousticness: t.acousticness,
-                    genre_hiphop: t.genre.map(|g| g == lucid_catalog::Genre::HipHop),
-                },
-            )
-        })
-        .collect();
+    let attrs = lucid_feature_store::attributes_of(catalog);
     let observations: Vec<Observation> = events
         .iter()
         .map(|e| Observation::from_event(e, e.track_id.and_then(|id| attrs.get(&id))))
