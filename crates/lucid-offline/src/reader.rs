@@ -14,10 +14,18 @@ use crate::error::OfflineError;
 use crate::schema::LoggedEvent;
 
 /// Every event of every Parquet file under `dir`.
+///
+/// A record can be logged twice (the writer flushed it, then the process died before storing
+/// how far it got, and the record was consumed again); its partition and offset identify it, so
+/// the second copy is dropped here. One log folder holds one topic.
 pub fn read_events(dir: impl AsRef<Path>) -> Result<Vec<LoggedEvent>, OfflineError> {
     let mut events = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for path in parquet_files(dir.as_ref())? {
-        events.extend(read_file(&path)?);
+        let fresh = read_file(&path)?
+            .into_iter()
+            .filter(|e| seen.insert((e.partition, e.offset)));
+        events.extend(fresh);
     }
     Ok(events)
 }

@@ -152,3 +152,22 @@ fn a_file_that_is_not_parquet_is_named_in_the_error() {
         "{error}"
     );
 }
+
+#[test]
+fn a_record_logged_twice_is_read_once() {
+    let first = event("a", "s-1", B, Action::SessionStart, None);
+    let second = event("b", "s-1", B + 1, Action::SessionEnd, None);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut log = OfflineLog::open(dir.path()).expect("open");
+    log.append(&[first.clone(), second.clone()])
+        .expect("append");
+    log.flush().expect("flush");
+    // Consumed again after a crash: the same records, flushed into another file.
+    log.append(std::slice::from_ref(&second)).expect("append");
+    log.flush().expect("flush");
+
+    assert_eq!(
+        sorted(read_events(dir.path()).expect("read")),
+        vec![first, second]
+    );
+}

@@ -43,6 +43,11 @@ pub struct Config {
     pub max_entities: usize,
     /// Where an assigned partition starts reading.
     pub resume: Resume,
+    /// Folder of the offline log (Parquet, partitioned by date); none when unset.
+    pub offline_dir: Option<PathBuf>,
+    /// How often the offline log is flushed to files.
+    #[serde(with = "humantime_serde")]
+    pub offline_flush_interval: Duration,
     /// Log format.
     pub log_format: lucid_telemetry::LogFormat,
 }
@@ -77,6 +82,8 @@ impl Default for Config {
             fetch_max_wait: Duration::from_millis(20),
             max_entities: 1000,
             resume: Resume::Stored,
+            offline_dir: None,
+            offline_flush_interval: Duration::from_secs(10),
             log_format: Default::default(),
         }
     }

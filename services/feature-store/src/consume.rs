@@ -17,6 +17,7 @@ use lucid_avro::{Codec, LISTENING_EVENT};
 use lucid_events::{ListeningEvent, RejectedEvent, RejectionSource};
 use lucid_features::{Admission, Observation, Registry, TrackAttrs, Watermark};
 use lucid_kafka::Producer;
+use lucid_offline::LoggedEvent;
 use rdkafka::{
     Message, Offset, TopicPartitionList,
     consumer::{CommitMode, Consumer, StreamConsumer},
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     metrics as m,
+    offline::{LogBatch, OfflineWriter},
     rebalance::Rebalancer,
     store::{Applied, Store},
 };
@@ -43,6 +45,7 @@ pub struct Pipeline {
     pub(crate) dlq_topic: String,
     pub(crate) batch_max_records: usize,
     pub(crate) batch_max_wait: Duration,
+    pub(crate) offline: Option<OfflineWriter>,
 }
 
 /// Per-partition state kept between batches.
@@ -53,6 +56,8 @@ struct Partitions {
     watermarks: HashMap<i32, Watermark>,
     /// Partitions sought back since the last rebalance.
     sought: HashSet<i32>,
+    /// The offline log's next offset, as last read or sent.
+    logged: HashMap<i32, Option<i64>>,
 }
 
 impl Pipeline {
@@ -70,8 +75,12 @@ impl Pipeline {
             {
                 state.next.clear();
                 state.sought.clear();
+                state.logged.clear();
             }
             self.process(batch, &mut state, &shutdown).await;
+        }
+        if let Some(offline) = self.offline {
+            offline.close().await;
         }
         tracing::info!("feature store consumer stopped");
         Ok(())
@@ -169,12 +178,16 @@ impl Pipeline {
         };
         loop {
             let first = messages.first().map_or(0, |m| m.offset());
-            let behind = expected.map_or(first > 0, |next| next < first);
+            let from = earliest(
+                expected,
+                self.logged_from(partition, expected, state).await?,
+            );
+            let behind = from.map_or(first > 0, |next| next < first);
             if behind && state.sought.insert(partition) {
-                // The store is behind the records in hand (Redis lost its state, or the group's
-                // committed offset is ahead of it): read the partition again from the store's
-                // offset, once per assignment.
-                self.seek(partition, expected)?;
+                // The store (or the offline log) is behind the records in hand: Redis lost its
+                // state, or the group's committed offset is ahead of it. Read the partition again
+                // from there, once per assignment.
+                self.seek(partition, from)?;
                 state.next.insert(partition, expected);
                 return Ok(None);
             }
@@ -202,8 +215,8 @@ impl Pipeline {
         }
     }
 
-    /// One attempt: the records at or after `expected`, applied if the stored offset is still
-    /// `expected`.
+    /// One attempt: the records at or after `expected` go to the tiles, if the stored offset is
+    /// still `expected`; the records at or after the offline log's offset go to the log.
     async fn try_apply(
         &self,
         partition: i32,
@@ -211,49 +224,112 @@ impl Pipeline {
         expected: Option<i64>,
         state: &mut Partitions,
     ) -> anyhow::Result<Applied> {
-        let fresh: Vec<&OwnedMessage> = messages
+        let logged = self.logged_from(partition, expected, state).await?;
+        let from = earliest(expected, logged);
+        let wanted: Vec<&OwnedMessage> = messages
             .iter()
-            .filter(|m| expected.is_none_or(|next| m.offset() >= next))
+            .filter(|m| from.is_none_or(|f| m.offset() >= f))
             .collect();
-        let Some(last) = fresh.last() else {
+        let Some(last) = wanted.last() else {
             metrics::counter!(m::REDELIVERED).increment(messages.len() as u64);
             state.next.insert(partition, expected);
             return Ok(Applied::Done);
         };
         let next = last.offset() + 1;
 
-        let mut decoded = Vec::with_capacity(fresh.len());
+        let mut decoded = Vec::with_capacity(wanted.len());
         let mut rejected = Vec::new();
-        for message in &fresh {
+        for message in &wanted {
             match self.decode(message).await {
-                Ok(event) => decoded.push(event),
+                Ok(event) => decoded.push((message.offset(), event)),
                 Err(record) => rejected.push(record),
             }
         }
         self.dead_letter(rejected).await?;
 
-        let watermark = state
+        let mut watermark = state
             .watermarks
             .get(&partition)
             .cloned()
             .unwrap_or_else(|| Watermark::for_registry(&self.registry));
-        let (observations, watermark, late) = self.observe(&decoded, watermark);
-        let updates = lucid_features::updates(&self.registry, &observations);
-        let applied = self
-            .store
-            .apply(partition, expected, next, &updates)
-            .await
-            .inspect_err(|_| {
-                metrics::counter!(m::REDIS_ERRORS, "operation" => "apply").increment(1);
-            })?;
-
-        if applied == Applied::Done {
-            state.watermarks.insert(partition, watermark);
-            state.next.insert(partition, Some(next));
-            metrics::counter!(m::REDELIVERED).increment((messages.len() - fresh.len()) as u64);
-            record_applied(&decoded, observations.len(), late);
+        let online = |offset: i64| expected.is_none_or(|e| offset >= e);
+        let mut observations = Vec::with_capacity(decoded.len());
+        let mut rows = Vec::new();
+        let mut late = 0;
+        for (offset, event) in decoded {
+            let on_time = watermark.admit(event.event_time) == Admission::OnTime;
+            let attrs = event.track_id.and_then(|id| self.tracks.get(&id)).copied();
+            if online(offset) {
+                match on_time {
+                    true => observations.push((
+                        Observation::from_event(&event, attrs.as_ref()),
+                        event.ingest_time,
+                    )),
+                    false => late += 1,
+                }
+            }
+            if self.offline.is_some() && logged.is_none_or(|l| offset >= l) {
+                rows.push(LoggedEvent {
+                    event,
+                    attrs,
+                    late: !on_time,
+                    partition,
+                    offset,
+                });
+            }
         }
-        Ok(applied)
+
+        // Records that are only logged (the tiles already hold them) leave the tiles alone.
+        if wanted.iter().any(|m| online(m.offset())) {
+            let only: Vec<Observation> = observations.iter().map(|(o, _)| o.clone()).collect();
+            let updates = lucid_features::updates(&self.registry, &only);
+            let applied = self
+                .store
+                .apply(partition, expected, next, &updates)
+                .await
+                .inspect_err(|_| {
+                    metrics::counter!(m::REDIS_ERRORS, "operation" => "apply").increment(1);
+                })?;
+            if applied != Applied::Done {
+                return Ok(applied);
+            }
+            state.next.insert(partition, Some(next));
+        }
+
+        state.watermarks.insert(partition, watermark);
+        metrics::counter!(m::REDELIVERED).increment((messages.len() - wanted.len()) as u64);
+        record_applied(observations.iter().map(|(_, ingest)| *ingest), late);
+        if let Some(offline) = &self.offline
+            && !rows.is_empty()
+        {
+            offline
+                .send(LogBatch {
+                    partition,
+                    next,
+                    rows,
+                })
+                .await?;
+            state.logged.insert(partition, Some(next));
+        }
+        Ok(Applied::Done)
+    }
+
+    /// The offline log's next offset for the partition; the online one when there is no log.
+    async fn logged_from(
+        &self,
+        partition: i32,
+        expected: Option<i64>,
+        state: &mut Partitions,
+    ) -> anyhow::Result<Option<i64>> {
+        if self.offline.is_none() {
+            return Ok(expected);
+        }
+        if let Some(logged) = state.logged.get(&partition) {
+            return Ok(*logged);
+        }
+        let logged = self.store.logged_offset(partition).await?;
+        state.logged.insert(partition, logged);
+        Ok(logged)
     }
 
     fn seek(&self, partition: i32, offset: Option<i64>) -> anyhow::Result<()> {
@@ -266,26 +342,6 @@ impl Pipeline {
         self.consumer
             .seek(&self.topic, partition, to, Duration::from_secs(5))?;
         Ok(())
-    }
-
-    /// Observations of the on-time events, the moved watermark and the number of late events.
-    /// The watermark is committed only when the batch is applied.
-    fn observe(
-        &self,
-        events: &[ListeningEvent],
-        mut watermark: Watermark,
-    ) -> (Vec<Observation>, Watermark, u64) {
-        let mut observations = Vec::with_capacity(events.len());
-        let mut late = 0;
-        for event in events {
-            if watermark.admit(event.event_time) == Admission::Late {
-                late += 1;
-                continue;
-            }
-            let attrs = event.track_id.and_then(|id| self.tracks.get(&id));
-            observations.push(Observation::from_event(event, attrs));
-        }
-        (observations, watermark, late)
     }
 
     async fn decode(&self, message: &OwnedMessage) -> Result<ListeningEvent, RejectedEvent> {
@@ -333,12 +389,17 @@ impl Pipeline {
     }
 }
 
-fn record_applied(events: &[ListeningEvent], applied: usize, late: u64) {
-    metrics::counter!(m::EVENTS_APPLIED).increment(applied as u64);
+fn record_applied(ingest_times: impl ExactSizeIterator<Item = i64>, late: u64) {
+    metrics::counter!(m::EVENTS_APPLIED).increment(ingest_times.len() as u64);
     metrics::counter!(m::LATE_EVENTS).increment(late);
     let now = Utc::now().timestamp_millis();
     let freshness = metrics::histogram!(m::FRESHNESS);
-    for event in events {
-        freshness.record((now - event.ingest_time).max(0) as f64 / 1000.0);
+    for ingest in ingest_times {
+        freshness.record((now - ingest).max(0) as f64 / 1000.0);
     }
+}
+
+/// The earlier of two next offsets; `None` (nothing stored: from the start) is the earliest.
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    Some(a?.min(b?))
 }

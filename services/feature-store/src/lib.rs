@@ -12,6 +12,7 @@
 pub mod config;
 pub mod consume;
 pub mod grpc;
+pub mod offline;
 pub mod rebalance;
 pub mod store;
 
@@ -122,6 +123,7 @@ async fn pipeline(
         &config.redis_url,
         store.offsets_key().to_owned(),
         config.resume,
+        config.offline_dir.is_some(),
     )?;
     let consumer: StreamConsumer<rebalance::Rebalancer> = config
         .kafka
@@ -150,6 +152,15 @@ async fn pipeline(
         ProducerOptions::default(),
     )?;
 
+    let offline = match &config.offline_dir {
+        None => None,
+        Some(dir) => Some(offline::OfflineWriter::start(
+            dir.clone(),
+            &config.redis_url,
+            store.logged_key(),
+            config.offline_flush_interval,
+        )?),
+    };
     Ok(consume::Pipeline {
         consumer,
         store,
@@ -162,6 +173,7 @@ async fn pipeline(
         dlq_topic: config.dlq_topic.clone(),
         batch_max_records: config.batch_max_records,
         batch_max_wait: config.batch_max_wait,
+        offline,
     })
 }
 

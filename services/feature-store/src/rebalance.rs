@@ -25,17 +25,24 @@ pub struct Rebalancer {
     redis: redis::Client,
     offsets_key: String,
     resume: Resume,
+    with_offline_log: bool,
     /// Set on every rebalance; the consumer loop then forgets its cached offsets.
     pub(crate) rebalanced: Arc<AtomicBool>,
 }
 
 impl Rebalancer {
     /// A context reading offsets from the hash `offsets_key`.
-    pub fn new(redis_url: &str, offsets_key: String, resume: Resume) -> redis::RedisResult<Self> {
+    pub fn new(
+        redis_url: &str,
+        offsets_key: String,
+        resume: Resume,
+        with_offline_log: bool,
+    ) -> redis::RedisResult<Self> {
         Ok(Rebalancer {
             redis: redis::Client::open(redis_url)?,
             offsets_key,
             resume,
+            with_offline_log,
             rebalanced: Arc::new(AtomicBool::new(true)),
         })
     }
@@ -60,12 +67,25 @@ impl Rebalancer {
         }
 
         // A blocking call on the poll thread: a rebalance is rare and this is one round trip.
+        // With an offline log, start at the earlier of its offset and the tiles' offset.
         let stored: redis::RedisResult<Vec<Option<i64>>> =
             self.redis.get_connection().and_then(|mut c| {
-                redis::cmd("HMGET")
+                let online: Vec<Option<i64>> = redis::cmd("HMGET")
                     .arg(&self.offsets_key)
                     .arg(&ids)
-                    .query(&mut c)
+                    .query(&mut c)?;
+                if !self.with_offline_log {
+                    return Ok(online);
+                }
+                let logged: Vec<Option<i64>> = redis::cmd("HMGET")
+                    .arg(format!("{}:offline", self.offsets_key))
+                    .arg(&ids)
+                    .query(&mut c)?;
+                Ok(online
+                    .into_iter()
+                    .zip(logged)
+                    .map(|(a, b)| Some(a?.min(b?)))
+                    .collect())
             });
         let stored = match stored {
             Ok(stored) => stored,

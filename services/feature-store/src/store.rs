@@ -78,6 +78,21 @@ impl Store {
         Ok(value)
     }
 
+    /// The offline log's stored next offset of a partition (see `offline.rs`).
+    pub async fn logged_offset(&self, partition: i32) -> Result<Option<i64>, StoreError> {
+        let value: Option<i64> = redis::cmd("HGET")
+            .arg(self.logged_key())
+            .arg(partition)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(value)
+    }
+
+    /// The key of the offline log's offsets hash.
+    pub fn logged_key(&self) -> String {
+        format!("{}:offline", self.offsets_key)
+    }
+
     /// Applies `updates` if the partition's stored next offset is `expected`, and stores `next`.
     pub async fn apply(
         &self,

@@ -33,6 +33,13 @@ impl Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+
+    /// SIGTERM: drain, flush the offline log, exit.
+    fn stop(&mut self) {
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.0.wait();
+    }
 }
 
 impl Drop for Running {
@@ -66,7 +73,11 @@ fn spawn(stack: &Stack, topic: &str, run: &Run) -> Running {
 /// in seconds rather than the default 45.
 fn config_file(prefix: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("{prefix}.toml"));
-    let text = "resume = \"beginning\"\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n";
+    let offline = std::env::temp_dir().join(format!("{prefix}-offline"));
+    let text = format!(
+        "resume = \"beginning\"\noffline_dir = {offline:?}\noffline_flush_interval = \"300ms\"\n\
+         [kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n"
+    );
     std::fs::write(&path, text).expect("config file written");
     path
 }
@@ -179,7 +190,7 @@ async fn sigkill_mid_stream_then_restart_equals_a_run_without_the_crash() {
     };
     let mut child = spawn(&stack, &topic, &clean);
     wait_until(&mut redis, &topic, &clean, total).await;
-    child.kill();
+    child.stop();
 
     let crashed = Run {
         group: unique("crash"),
@@ -197,7 +208,7 @@ async fn sigkill_mid_stream_then_restart_equals_a_run_without_the_crash() {
     let mut child = spawn(&stack, &topic, &crashed);
     wait_until(&mut redis, &topic, &crashed, total).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    child.kill();
+    child.stop();
 
     let expected = contents(&mut redis, &clean.prefix).await;
     let got = contents(&mut redis, &crashed.prefix).await;
@@ -212,6 +223,39 @@ async fn sigkill_mid_stream_then_restart_equals_a_run_without_the_crash() {
     );
 
     online_equals_in_memory(&mut redis, &clean.prefix, &events, &catalog).await;
+    offline_logs_are_equal(&clean, &crashed, events.len());
+}
+
+/// The crashed run's offline log holds exactly the clean run's records, and gives the same
+/// training set.
+fn offline_logs_are_equal(clean: &Run, crashed: &Run, total: usize) {
+    let read = |run: &Run| {
+        let dir = std::env::temp_dir().join(format!("{}-offline", run.prefix));
+        let mut events = lucid_offline::read_events(&dir).expect("the offline log reads");
+        events.sort_by_key(|e| (e.partition, e.offset));
+        events
+    };
+    let (clean_log, crashed_log) = (read(clean), read(crashed));
+    assert_eq!(
+        clean_log.len(),
+        total,
+        "the clean run logged every event once"
+    );
+    assert_eq!(
+        crashed_log, clean_log,
+        "the crashed run's offline log differs"
+    );
+
+    let registry = Registry::from_toml(lucid_features::STARTER_DEFINITIONS).expect("definitions");
+    let features = registry
+        .service("skip_model")
+        .expect("skip_model service")
+        .features
+        .clone();
+    let rows = |log| lucid_offline::training_set(&registry, log, &features).expect("training set");
+    let clean_rows = rows(&clean_log);
+    assert!(clean_rows.len() > 100, "{} training rows", clean_rows.len());
+    assert_eq!(rows(&crashed_log), clean_rows);
 }
 
 /// Every feature of every entity read from Redis equals the in-memory store's value.

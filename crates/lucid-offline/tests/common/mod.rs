@@ -41,9 +41,12 @@ pub fn event(
         attrs: None,
         late: false,
         partition: 0,
-        offset: 0,
+        // Every event its own record: the reader drops a second copy of a (partition, offset).
+        offset: NEXT_OFFSET.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     }
 }
+
+static NEXT_OFFSET: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
 /// Catalog attributes with the given energy and valence.
 pub fn attrs(energy: f64, valence: f64) -> TrackAttrs {
