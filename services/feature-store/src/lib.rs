@@ -27,7 +27,6 @@ use lucid_features::{Registry, TrackAttrs};
 use lucid_kafka::{Producer, ProducerOptions};
 use rdkafka::consumer::StreamConsumer;
 use tokio::{net::TcpListener, task::JoinSet};
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
@@ -222,7 +221,11 @@ async fn serve_grpc(
         .add_service(health)
         .add_service(reflection)
         .add_service(FeatureServiceServer::new(lookups))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(
+            // Small answers must not wait for Nagle's algorithm and the peer's delayed ACK (40 ms).
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown.cancelled_owned(),
+        )
         .await
         .context("gRPC server failed")
 }

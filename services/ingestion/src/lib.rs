@@ -25,7 +25,6 @@ use lucid_avro::{Codec, LISTENING_EVENT, REJECTED_EVENT, SchemaSet};
 use lucid_kafka::{Producer, ProducerOptions};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, task::JoinSet};
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
@@ -223,7 +222,11 @@ async fn serve_grpc(
         .add_service(health)
         .add_service(reflection)
         .add_service(ingest)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(
+            // Small answers must not wait for Nagle's algorithm and the peer's delayed ACK (40 ms).
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown.cancelled_owned(),
+        )
         .await
         .context("gRPC server failed")
 }
