@@ -150,8 +150,22 @@ fn explain(field: &str, reason: Reason, serde_message: &str) -> String {
         }
         (_, Reason::MissingField) => format!("{field} is required"),
         (_, Reason::OutOfRange) => format!("{field} is out of range for its integer type"),
-        _ => format!("{field}: {serde_message}"),
+        _ => format!("{field}: {}", without_value(serde_message)),
     }
+}
+
+/// serde's "invalid type: string \"...\", expected i32" without the value: a client may put
+/// personal data in the wrong field, and the message is stored on the dead-letter topic.
+fn without_value(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some(expected) = rest.find(", expected")
+        {
+            let kind = rest.split([' ', ',']).next().unwrap_or_default();
+            return format!("{prefix}{kind}{}", &rest[expected..]);
+        }
+    }
+    message.to_owned()
 }
 
 /// The first back-quoted name in a serde message, such as `user_id` in "missing field `user_id`".
@@ -293,6 +307,18 @@ mod tests {
             !rejection.message.contains("4915112345678"),
             "{}",
             rejection.message
+        );
+    }
+
+    #[test]
+    fn values_in_the_wrong_field_never_reach_the_message() {
+        let mut value = play();
+        value["mood_valence"] = json!("carol-secret");
+        value["action"] = json!("mood_checkin");
+        let rejection = parse_event(&value).expect_err("a string");
+        assert_eq!(
+            rejection.message,
+            "mood_valence: invalid type: string, expected i32"
         );
     }
 

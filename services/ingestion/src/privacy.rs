@@ -51,7 +51,7 @@ impl Pseudonymizer {
                     );
                 }
                 (known, _) if lucid_events::input::FIELDS.contains(&known) => {
-                    safe.insert(name.clone(), value.clone());
+                    safe.insert(name.clone(), keep_if_expected_type(known, value));
                 }
                 _ => unknown.push(Value::String(name.clone())),
             }
@@ -60,6 +60,29 @@ impl Pseudonymizer {
             safe.insert("_unknown_fields".into(), Value::Array(unknown));
         }
         serde_json::to_vec(&safe).ok()
+    }
+}
+
+/// A known field's value when it has the field's JSON type; otherwise a marker, because a value
+/// in the wrong field may be anything, personal data included.
+fn keep_if_expected_type(field: &str, value: &serde_json::Value) -> serde_json::Value {
+    const NUMBERS: [&str; 6] = [
+        "track_id",
+        "position",
+        "listened_ms",
+        "track_duration_ms",
+        "mood_valence",
+        "mood_arousal",
+    ];
+    let expected = if NUMBERS.contains(&field) {
+        value.is_number()
+    } else {
+        value.is_string()
+    };
+    if expected || value.is_null() {
+        value.clone()
+    } else {
+        serde_json::Value::String("[removed: wrong type]".into())
     }
 }
 
@@ -111,5 +134,9 @@ mod tests {
             r#"{"_unknown_fields":["events"]}"#
         );
         assert_eq!(p.scrub(&serde_json::json!("alice")), None);
+        assert_eq!(
+            scrub(serde_json::json!({"mood_valence": "carol-secret", "position": 3})),
+            r#"{"mood_valence":"[removed: wrong type]","position":3}"#
+        );
     }
 }
