@@ -43,6 +43,30 @@ pub async fn read_topic(
         .expect("topic can be read")
 }
 
+/// Produces listening events to `topic` as the ingestion service does (single-object Avro,
+/// keyed by the user pseudonym) and waits for every delivery report.
+pub async fn produce_events(brokers: &str, topic: &str, events: &[lucid_events::ListeningEvent]) {
+    let codec = lucid_avro::Codec::single_object(lucid_avro::SchemaSet::shipped());
+    let encoder = codec
+        .encoder(lucid_avro::LISTENING_EVENT, "tests")
+        .await
+        .expect("encoder");
+    let producer = lucid_kafka::Producer::new(&kafka(brokers), "lucid-tests", Default::default())
+        .expect("producer settings are valid");
+    let sends: Vec<_> = events
+        .iter()
+        .map(|e| {
+            let bytes = encoder.encode(e.to_avro()).expect("a valid record encodes");
+            producer
+                .send(topic, Some(e.user_pseudonym.as_bytes()), &bytes)
+                .expect("queued")
+        })
+        .collect();
+    for delivery in futures::future::join_all(sends).await {
+        delivery.expect("the broker confirms");
+    }
+}
+
 /// A Tansu broker owned by one test, on its own port, so the test can stop and restart it.
 pub struct PrivateBroker {
     port: u16,

@@ -9,10 +9,8 @@ use std::{
 };
 
 use chrono::{TimeDelta, Utc};
-use lucid_avro::{Codec, LISTENING_EVENT, SchemaSet};
 use lucid_events::ListeningEvent;
 use lucid_features::{EntityType, InMemoryStore, Observation, Registry};
-use lucid_kafka::{Producer, ProducerOptions};
 use lucid_simulator::{SimConfig, simulate};
 use lucid_tests::{Stack, broker, catalog_dir, expected_pseudonym, unique};
 use redis::AsyncCommands;
@@ -150,31 +148,7 @@ async fn sigkill_mid_stream_then_restart_equals_a_run_without_the_crash() {
         PARTITIONS,
     )
     .await;
-    let encoder = Codec::single_object(SchemaSet::shipped())
-        .encoder(LISTENING_EVENT, "x")
-        .await
-        .expect("encoder");
-    let producer = Producer::new(
-        &broker::kafka(&stack.brokers),
-        "crash-test",
-        ProducerOptions::default(),
-    )
-    .expect("producer");
-    let sends: Vec<_> = events
-        .iter()
-        .map(|e| {
-            producer
-                .send(
-                    &topic,
-                    Some(e.user_pseudonym.as_bytes()),
-                    &encoder.encode(e.to_avro()).expect("encodes"),
-                )
-                .expect("enqueued")
-        })
-        .collect();
-    for delivery in futures::future::join_all(sends).await {
-        delivery.expect("delivered");
-    }
+    broker::produce_events(&stack.brokers, &topic, &events).await;
     let total = events.len() as i64;
 
     let client = redis::Client::open(stack.redis_url.as_str()).expect("redis url");

@@ -5,9 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
-use lucid_avro::{Codec, LISTENING_EVENT, SchemaSet};
 use lucid_events::ListeningEvent;
-use lucid_kafka::{Producer, ProducerOptions};
 use lucid_proto::features::v1::{
     GetOnlineFeaturesRequest, feature_service_client::FeatureServiceClient,
 };
@@ -36,31 +34,7 @@ async fn main() {
     users.sort();
     users.dedup();
 
-    let encoder = Codec::single_object(SchemaSet::shipped())
-        .encoder(LISTENING_EVENT, "x")
-        .await
-        .expect("encoder");
-    let producer = Producer::new(
-        &broker::kafka(&stack.brokers),
-        "bench-lookup",
-        ProducerOptions::default(),
-    )
-    .expect("producer");
-    let sends: Vec<_> = events
-        .iter()
-        .map(|e| {
-            producer
-                .send(
-                    &topic,
-                    Some(e.user_pseudonym.as_bytes()),
-                    &encoder.encode(e.to_avro()).expect("encodes"),
-                )
-                .expect("queued")
-        })
-        .collect();
-    for delivery in futures::future::join_all(sends).await {
-        delivery.expect("delivered");
-    }
+    broker::produce_events(&stack.brokers, &topic, &events).await;
 
     let config = lucid_feature_store::Config {
         grpc_addr: ([127, 0, 0, 1], 0).into(),
