@@ -4,7 +4,8 @@
 //! sockets and sends half a request holds them forever until the process runs out of file
 //! descriptors. [`serve`] runs each connection through hyper with a header-read timeout, bounds
 //! the whole request (so a body that never arrives is cut off too), caps open connections, and
-//! drains on shutdown within a grace period.
+//! drains on shutdown within a grace period. [`serve_grpc`] does the same for a gRPC service,
+//! with gRPC health and reflection beside it.
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,6 +17,10 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::sync::CancellationToken;
+
+mod grpc;
+
+pub use grpc::{GrpcError, serve_grpc};
 
 /// Limits of one HTTP listener.
 #[derive(Debug, Clone, Copy)]

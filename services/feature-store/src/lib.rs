@@ -207,27 +207,19 @@ async fn serve_grpc(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     use lucid_proto::features::v1::feature_service_server::FeatureServiceServer;
+    use tonic::server::NamedService;
 
-    let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_serving::<FeatureServiceServer<grpc::Lookups>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(lucid_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .context("failed to build gRPC reflection")?;
-
-    tonic::transport::Server::builder()
-        .add_service(health)
-        .add_service(reflection)
-        .add_service(FeatureServiceServer::new(lookups))
-        .serve_with_incoming_shutdown(
-            // Small answers must not wait for Nagle's algorithm and the peer's delayed ACK (40 ms).
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown.cancelled_owned(),
-        )
-        .await
-        .context("gRPC server failed")
+    let name = FeatureServiceServer::<grpc::Lookups>::NAME;
+    let routes = tonic::service::Routes::new(FeatureServiceServer::new(lookups));
+    lucid_http::serve_grpc(
+        listener,
+        routes,
+        name,
+        lucid_proto::FILE_DESCRIPTOR_SET,
+        shutdown,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn serve_http(

@@ -206,27 +206,19 @@ async fn serve_grpc(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     use lucid_proto::ingest::v1::ingest_service_server::IngestServiceServer;
+    use tonic::server::NamedService;
 
-    let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_serving::<IngestServiceServer<grpc::Ingest>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(lucid_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .context("failed to build gRPC reflection")?;
     let ingest =
         IngestServiceServer::new(grpc::Ingest { app }).max_decoding_message_size(max_message_bytes);
-
-    tonic::transport::Server::builder()
-        .add_service(health)
-        .add_service(reflection)
-        .add_service(ingest)
-        .serve_with_incoming_shutdown(
-            // Small answers must not wait for Nagle's algorithm and the peer's delayed ACK (40 ms).
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown.cancelled_owned(),
-        )
-        .await
-        .context("gRPC server failed")
+    let name = IngestServiceServer::<grpc::Ingest>::NAME;
+    let routes = tonic::service::Routes::new(ingest);
+    lucid_http::serve_grpc(
+        listener,
+        routes,
+        name,
+        lucid_proto::FILE_DESCRIPTOR_SET,
+        shutdown,
+    )
+    .await?;
+    Ok(())
 }
