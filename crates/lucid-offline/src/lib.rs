@@ -6,8 +6,10 @@
 //! - [`reader`]: [`read_events`], which reads every file under a directory.
 //! - [`backfill`]: [`training_set`], which replays the log through the feature store's own
 //!   in-memory store, so a training row holds what the online store would have served.
+//! - [`as_of`]: [`features_as_of`], feature values at given (entity, time) pairs.
 //! - [`training`]: [`write_training_set`], the training set as a Parquet file.
 
+pub mod as_of;
 pub mod backfill;
 pub mod error;
 pub mod reader;
@@ -17,6 +19,7 @@ pub mod writer;
 
 mod codec;
 
+pub use as_of::{AsOf, features_as_of};
 pub use backfill::{Backfill, Row, training_set};
 pub use error::OfflineError;
 pub use reader::{read_events, read_file};
