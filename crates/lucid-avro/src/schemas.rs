@@ -11,11 +11,18 @@ pub const LISTENING_EVENT: &str = "lucid.events.v1.ListeningEvent";
 /// Full name of the dead-letter record.
 pub const REJECTED_EVENT: &str = "lucid.events.v1.RejectedEvent";
 
+/// Full name of the drift alert record.
+pub const DRIFT_ALERT: &str = "lucid.drift.v1.DriftAlert";
+/// Full name of the prediction log record.
+pub const PREDICTION_LOG: &str = "lucid.serving.v1.PredictionLog";
+
 /// The schemas shipped in `schemas/`, compiled into every binary so that no service depends on a
 /// file layout at run time.
 const SHIPPED: &[&str] = &[
     include_str!("../../../schemas/listening-event.avsc"),
     include_str!("../../../schemas/rejected-event.avsc"),
+    include_str!("../../../schemas/drift-alert.avsc"),
+    include_str!("../../../schemas/prediction-log.avsc"),
 ];
 
 /// Known schemas: the newest per record name (what we write and read as), and every version by
@@ -85,6 +92,8 @@ mod tests {
         let set = SchemaSet::shipped();
         assert!(set.latest(LISTENING_EVENT).is_ok());
         assert!(set.latest(REJECTED_EVENT).is_ok());
+        assert!(set.latest(DRIFT_ALERT).is_ok());
+        assert!(set.latest(PREDICTION_LOG).is_ok());
         assert!(set.latest("lucid.Nope").is_err());
     }
 
