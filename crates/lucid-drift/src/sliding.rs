@@ -3,9 +3,10 @@
 //! Removing single values from sorted counts would cost a search per value and keep every raw
 //! value around to know what to remove. Instead the window is cut into `slices` sub-windows of
 //! `ceil(capacity / slices)` rows each: rows go into the newest; when it is full a new one is
-//! started, and once there are more than `slices` the oldest is dropped whole. The window
-//! therefore spans between `capacity - slice` and `capacity` of the latest rows (dropped values
-//! count as rows). A check merges the sub-windows, which costs their distinct values.
+//! started, and whenever the window holds more than `capacity` rows the oldest slice is dropped
+//! whole. Once full, the window therefore spans more than `capacity - slice` and at most
+//! `capacity` of the latest rows (dropped values count as rows). A check merges the
+//! sub-windows, which costs their distinct values.
 
 use std::collections::VecDeque;
 
@@ -17,8 +18,9 @@ use crate::window::{Value, Window};
 #[derive(Debug, Clone)]
 pub struct SlidingWindow {
     kind: ColumnKind,
+    capacity: u64,
     slice_rows: u64,
-    slices: usize,
+    rows: u64,
     ring: VecDeque<Window>,
 }
 
@@ -31,8 +33,9 @@ impl SlidingWindow {
         }
         Ok(SlidingWindow {
             kind,
+            capacity,
             slice_rows: capacity.div_ceil(u64::from(slices)),
-            slices: slices as usize,
+            rows: 0,
             ring: VecDeque::from([Window::new(kind)]),
         })
     }
@@ -42,7 +45,7 @@ impl SlidingWindow {
         self.kind
     }
 
-    /// Adds one value, retiring the oldest slice when a new one starts past the capacity.
+    /// Adds one value, retiring the oldest slices while the window holds more than its capacity.
     pub fn push(&mut self, value: Value<'_>) -> Result<(), DriftError> {
         if self
             .ring
@@ -50,17 +53,23 @@ impl SlidingWindow {
             .is_none_or(|newest| newest.rows() >= self.slice_rows)
         {
             self.ring.push_back(Window::new(self.kind));
-            if self.ring.len() > self.slices {
-                self.ring.pop_front();
-            }
         }
         let newest = self.ring.back_mut().expect("the ring always holds a slice");
-        newest.push(value)
+        newest.push(value)?;
+        self.rows += 1;
+        // A slice holds at most `slice_rows <= capacity` rows, so the newest is never retired.
+        while self.rows > self.capacity {
+            match self.ring.pop_front() {
+                Some(oldest) => self.rows -= oldest.rows(),
+                None => break,
+            }
+        }
+        Ok(())
     }
 
     /// Rows currently spanned, dropped values included.
     pub fn rows(&self) -> u64 {
-        self.ring.iter().map(Window::rows).sum()
+        self.rows
     }
 
     /// The whole window as one [`Window`], ready for a check.
