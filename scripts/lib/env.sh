@@ -17,9 +17,11 @@ export LUCID_STATE="${LUCID_STATE:-$LUCID_ROOT/.lucid}"
 export LUCID_KAFKA_PORT="${LUCID_KAFKA_PORT:-19092}"
 export LUCID_REDIS_PORT="${LUCID_REDIS_PORT:-16379}"
 export LUCID_PARTITIONS="${LUCID_PARTITIONS:-3}"
+export LUCID_MLFLOW_PORT="${LUCID_MLFLOW_PORT:-15000}"
 
 export LUCID_KAFKA_BROKERS="${LUCID_KAFKA_BROKERS:-127.0.0.1:$LUCID_KAFKA_PORT}"
 export LUCID_REDIS_URL="${LUCID_REDIS_URL:-redis://127.0.0.1:$LUCID_REDIS_PORT}"
+export LUCID_MLFLOW_URL="${LUCID_MLFLOW_URL:-http://127.0.0.1:$LUCID_MLFLOW_PORT}"
 
 # The real track catalog: the shared copy when this checkout sits beside it, else the folder
 # that scripts/fetch-data fills.

@@ -1,0 +1,1 @@
+"""Training pipelines of the lucid platform (Kubeflow Pipelines v2 components)."""
