@@ -2,7 +2,7 @@
 //! sizes, giving a [`ColumnResult`].
 
 use crate::error::DriftError;
-use crate::method::{ColumnKind, Measure, Method};
+use crate::method::{AUTO_FEW_VALUES, ColumnKind, Measure, Method};
 use crate::reference::Reference;
 use crate::stats::{self, Score};
 use crate::verdict::{Band, ColumnThresholds, Thresholds};
@@ -102,7 +102,7 @@ pub fn check(
         ColumnKind::Numeric => {
             let (ours, theirs) = (reference.numbers(), window.numbers());
             let distinct = match options.method {
-                Method::Auto => stats::union_len(&ours, &theirs),
+                Method::Auto => stats::union_len_up_to(&ours, &theirs, AUTO_FEW_VALUES + 1),
                 _ => 0,
             };
             let measure = options.method.resolve(kind, reference_count, distinct)?;

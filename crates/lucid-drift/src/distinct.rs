@@ -7,6 +7,8 @@
 //!
 //! `-0.0` is stored as `0.0`: the two compare equal, as they do in numpy.
 
+use crate::sort::{from_order_key, sorted_keys};
+
 /// Sorted distinct finite values and how often each was seen.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Distinct {
@@ -20,10 +22,10 @@ impl Distinct {
     /// non-finite values; any that slip through are skipped here.
     pub(crate) fn from_unsorted(mut buffer: Vec<f64>) -> Self {
         buffer.retain(|value| value.is_finite());
-        sort_floats(&mut buffer);
         let mut distinct = Distinct::default();
-        for value in buffer {
-            distinct.push_sorted(value + 0.0, 1);
+        for key in sorted_keys(buffer) {
+            // `+ 0.0` turns -0.0, sorted just before 0.0, into 0.0.
+            distinct.push_sorted(from_order_key(key) + 0.0, 1);
         }
         distinct
     }
@@ -43,23 +45,32 @@ impl Distinct {
 
     /// The values of both, counted together.
     pub(crate) fn merge(&self, other: &Distinct) -> Distinct {
+        let capacity = self.values.len() + other.values.len();
         let mut merged = Distinct {
-            values: Vec::with_capacity(self.values.len() + other.values.len()),
-            counts: Vec::with_capacity(self.values.len() + other.values.len()),
-            total: 0,
+            values: Vec::with_capacity(capacity),
+            counts: Vec::with_capacity(capacity),
+            total: self.total + other.total,
         };
-        let (mut left, mut right) = (self.iter().peekable(), other.iter().peekable());
-        loop {
-            let next = match (left.peek(), right.peek()) {
-                (Some(a), Some(b)) if a.0 <= b.0 => left.next(),
-                (Some(_), Some(_)) => right.next(),
-                (Some(_), None) => left.next(),
-                (None, Some(_)) => right.next(),
-                (None, None) => break,
+        let (a, b) = (self, other);
+        let (mut i, mut j) = (0, 0);
+        while i < a.values.len() && j < b.values.len() {
+            let (x, y) = (a.values[i], b.values[j]);
+            let (value, count) = if x < y {
+                i += 1;
+                (x, a.counts[i - 1])
+            } else if y < x {
+                j += 1;
+                (y, b.counts[j - 1])
+            } else {
+                (i, j) = (i + 1, j + 1);
+                (x, a.counts[i - 1] + b.counts[j - 1])
             };
-            if let Some((value, count)) = next {
-                merged.push_sorted(value, count);
-            }
+            merged.values.push(value);
+            merged.counts.push(count);
+        }
+        for (rest, from) in [(a, i), (b, j)] {
+            merged.values.extend_from_slice(&rest.values[from..]);
+            merged.counts.extend_from_slice(&rest.counts[from..]);
         }
         merged
     }
@@ -67,6 +78,11 @@ impl Distinct {
     /// `(value, count)` in ascending order of value.
     pub fn iter(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
         self.values.iter().copied().zip(self.counts.iter().copied())
+    }
+
+    /// The sorted distinct values and their counts, index by index.
+    pub(crate) fn as_slices(&self) -> (&[f64], &[u64]) {
+        (&self.values, &self.counts)
     }
 
     /// How many values were counted.
@@ -97,33 +113,6 @@ impl Distinct {
         }));
         Some((squares / n).sqrt())
     }
-}
-
-/// Sorts finite floats ascending. The bit pattern of a finite float, with the sign bit flipped
-/// for positives and all bits flipped for negatives, sorts like the float; integer sorting is
-/// about twice as fast as sorting by `f64::total_cmp`.
-pub(crate) fn sort_floats(values: &mut Vec<f64>) {
-    let mut keys: Vec<u64> = std::mem::take(values).into_iter().map(order_key).collect();
-    keys.sort_unstable();
-    *values = keys.into_iter().map(from_order_key).collect();
-}
-
-fn order_key(value: f64) -> u64 {
-    let bits = value.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
-}
-
-fn from_order_key(key: u64) -> f64 {
-    let bits = if key >> 63 == 1 {
-        key & !(1 << 63)
-    } else {
-        !key
-    };
-    f64::from_bits(bits)
 }
 
 /// Compensated (Neumaier) summation: long sums over a million distinct values stay within a few
@@ -167,16 +156,6 @@ mod tests {
         let pairs: Vec<_> = distinct.iter().collect();
         assert_eq!(pairs, vec![(-1.0, 1), (0.0, 2), (2.0, 2)]);
         assert_eq!(distinct.total(), 5);
-    }
-
-    #[test]
-    fn sorts_across_signs_and_magnitudes() {
-        let mut values = vec![3.5, -0.25, 1e300, -1e-300, 0.0, -7.0, f64::MIN_POSITIVE];
-        sort_floats(&mut values);
-        assert_eq!(
-            values,
-            vec![-7.0, -0.25, -1e-300, 0.0, f64::MIN_POSITIVE, 3.5, 1e300]
-        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod error;
 mod method;
 mod reference;
 mod sliding;
+mod sort;
 mod stats;
 mod verdict;
 mod window;

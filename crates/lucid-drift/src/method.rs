@@ -17,6 +17,9 @@ use crate::error::DriftError;
 /// Reference rows up to which `auto` picks a statistical test rather than a distance.
 pub const AUTO_SMALL_REFERENCE_ROWS: u64 = 1000;
 
+/// Distinct values above which `auto` treats a numeric column as continuous.
+pub(crate) const AUTO_FEW_VALUES: usize = 5;
+
 /// What a column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnKind {
@@ -134,8 +137,8 @@ impl Method {
 fn auto(kind: ColumnKind, reference_rows: u64, distinct_values: usize) -> Measure {
     let small = reference_rows <= AUTO_SMALL_REFERENCE_ROWS;
     match (kind, small) {
-        (ColumnKind::Numeric, _) if distinct_values > 5 && small => Measure::Ks,
-        (ColumnKind::Numeric, _) if distinct_values > 5 => Measure::Wasserstein,
+        (ColumnKind::Numeric, _) if distinct_values > AUTO_FEW_VALUES && small => Measure::Ks,
+        (ColumnKind::Numeric, _) if distinct_values > AUTO_FEW_VALUES => Measure::Wasserstein,
         (_, true) if distinct_values > 2 => Measure::ChiSquare,
         (_, true) => Measure::ZTest,
         (_, false) => Measure::JensenShannon,

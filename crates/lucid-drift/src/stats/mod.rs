@@ -94,35 +94,44 @@ pub(crate) fn categorical(
 /// Calls `visit(value, reference count, current count)` for each distinct value of both, in
 /// ascending order.
 pub(crate) fn walk_union(a: &Distinct, b: &Distinct, mut visit: impl FnMut(f64, u64, u64)) {
-    let (mut left, mut right) = (a.iter().peekable(), b.iter().peekable());
-    loop {
-        match (left.peek().copied(), right.peek().copied()) {
-            (Some((x, n)), Some((y, m))) if x == y => {
-                visit(x, n, m);
-                left.next();
-                right.next();
-            }
-            (Some((x, n)), Some((y, _))) if x < y => {
-                visit(x, n, 0);
-                left.next();
-            }
-            (_, Some((y, m))) => {
-                visit(y, 0, m);
-                right.next();
-            }
-            (Some((x, n)), None) => {
-                visit(x, n, 0);
-                left.next();
-            }
-            (None, None) => return,
+    let (left, right) = (a.as_slices(), b.as_slices());
+    let (mut i, mut j) = (0, 0);
+    while i < left.0.len() && j < right.0.len() {
+        let (x, y) = (left.0[i], right.0[j]);
+        if x < y {
+            visit(x, left.1[i], 0);
+            i += 1;
+        } else if y < x {
+            visit(y, 0, right.1[j]);
+            j += 1;
+        } else {
+            visit(x, left.1[i], right.1[j]);
+            (i, j) = (i + 1, j + 1);
         }
+    }
+    for (value, count) in left.0[i..].iter().zip(&left.1[i..]) {
+        visit(*value, *count, 0);
+    }
+    for (value, count) in right.0[j..].iter().zip(&right.1[j..]) {
+        visit(*value, 0, *count);
     }
 }
 
-/// How many distinct values the two samples have together.
-pub(crate) fn union_len(a: &Distinct, b: &Distinct) -> usize {
-    let mut len = 0;
-    walk_union(a, b, |_, _, _| len += 1);
+/// How many distinct values the two samples have together, counting no further than `limit`
+/// (`auto` only needs to know whether there are more than 5).
+pub(crate) fn union_len_up_to(a: &Distinct, b: &Distinct, limit: usize) -> usize {
+    let (left, right) = (a.as_slices().0, b.as_slices().0);
+    let (mut i, mut j, mut len) = (0, 0, 0);
+    while len < limit && (i < left.len() || j < right.len()) {
+        match (left.get(i), right.get(j)) {
+            (Some(x), Some(y)) if x == y => (i, j) = (i + 1, j + 1),
+            (Some(x), Some(y)) if x < y => i += 1,
+            (_, Some(_)) => j += 1,
+            (Some(_), None) => i += 1,
+            (None, None) => break,
+        }
+        len += 1;
+    }
     len
 }
 
@@ -191,6 +200,15 @@ mod tests {
         let b = Distinct::from_unsorted(vec![5.0, 6.0, 8.0]);
         assert!((wasserstein(&a, &b) - 5.0).abs() < 1e-15);
         assert_eq!(wasserstein(&a, &a), 0.0);
+    }
+
+    #[test]
+    fn union_length_stops_at_the_limit() {
+        let a = Distinct::from_unsorted(vec![1.0, 2.0, 3.0]);
+        let b = Distinct::from_unsorted(vec![2.0, 4.0]);
+        assert_eq!(union_len_up_to(&a, &b, 10), 4);
+        assert_eq!(union_len_up_to(&a, &b, 2), 2);
+        assert_eq!(union_len_up_to(&a, &Distinct::default(), 10), 3);
     }
 
     #[test]
