@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "lucid/ingest/v1/ingest.proto",
         "lucid/features/v1/features.proto",
+        "lucid/drift/v1/drift.proto",
     ]
     .map(|f| root.join(f));
 

@@ -56,3 +56,25 @@ ensure_catalog() {
 build_release() {
   cargo build --release --locked --workspace --bins
 }
+
+# Makes (once) a Python virtual environment in the cache for one pinned requirements file,
+# scripts/requirements/<name>.txt, and prints its folder. It is rebuilt only when that file
+# changes, so a second run costs a checksum.
+ensure_venv() {
+  local name="$1"
+  local requirements="$LUCID_ROOT/scripts/requirements/$name.txt"
+  local venv="$LUCID_CACHE/venvs/$name"
+  local want have=""
+  [ -f "$requirements" ] || die "no requirements file $requirements"
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  [ -f "$venv/.lucid-requirements" ] && have="$(cat "$venv/.lucid-requirements")"
+  if [ "$want" != "$have" ]; then
+    say "installing the Python environment '$name' into $venv (once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" ||
+      die "pip could not install $requirements"
+    echo "$want" >"$venv/.lucid-requirements"
+  fi
+  echo "$venv"
+}

@@ -18,5 +18,14 @@ pub mod features {
     }
 }
 
+/// `lucid.drift.v1`: the drift detector's reports.
+pub mod drift {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("lucid.drift.v1");
+    }
+}
+
 /// The encoded descriptor set of every proto here, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("lucid_descriptor");
