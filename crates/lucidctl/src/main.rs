@@ -9,10 +9,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+mod drift;
 mod features;
 mod simulate;
 mod span;
 mod topics;
+mod watch;
 
 /// Operate the lucid streaming platform.
 #[derive(Debug, Parser)]
@@ -31,6 +33,10 @@ enum Command {
     Features(features::Args),
     /// Count the records on every platform topic.
     Topics(topics::Args),
+    /// Show drift monitors and their latest reports (from the drift detector).
+    Drift(drift::Args),
+    /// Print a timeline of drift alerts, retraining runs and rollouts as they happen.
+    Watch(watch::Args),
 }
 
 #[tokio::main]
@@ -42,6 +48,8 @@ async fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Topics(args) => topics::run(args).await,
         Command::Features(args) => features::run(args).await,
+        Command::Drift(args) => drift::run(args).await,
+        Command::Watch(args) => watch::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
