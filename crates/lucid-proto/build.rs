@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "lucid/ingest/v1/ingest.proto",
         "lucid/features/v1/features.proto",
         "lucid/drift/v1/drift.proto",
+        "lucid/retraining/v1/retraining.proto",
     ]
     .map(|f| root.join(f));
 

@@ -22,4 +22,6 @@ pub use codec::{Codec, Decoded, Encoder};
 pub use error::{DecodeError, EncodeError};
 pub use framing::{CONFLUENT_MAGIC, SINGLE_OBJECT_MAGIC, fingerprint};
 pub use registry::RegistryClient;
-pub use schemas::{DRIFT_ALERT, LISTENING_EVENT, PREDICTION_LOG, REJECTED_EVENT, SchemaSet};
+pub use schemas::{
+    DRIFT_ALERT, LISTENING_EVENT, PREDICTION_LOG, REJECTED_EVENT, RETRAINING_RUN, SchemaSet,
+};

@@ -15,6 +15,8 @@ pub const REJECTED_EVENT: &str = "lucid.events.v1.RejectedEvent";
 pub const DRIFT_ALERT: &str = "lucid.drift.v1.DriftAlert";
 /// Full name of the prediction log record.
 pub const PREDICTION_LOG: &str = "lucid.serving.v1.PredictionLog";
+/// Full name of the retraining run record.
+pub const RETRAINING_RUN: &str = "lucid.retraining.v1.RetrainingRun";
 
 /// The schemas shipped in `schemas/`, compiled into every binary so that no service depends on a
 /// file layout at run time.
@@ -23,6 +25,7 @@ const SHIPPED: &[&str] = &[
     include_str!("../../../schemas/rejected-event.avsc"),
     include_str!("../../../schemas/drift-alert.avsc"),
     include_str!("../../../schemas/prediction-log.avsc"),
+    include_str!("../../../schemas/retraining-run.avsc"),
 ];
 
 /// Known schemas: the newest per record name (what we write and read as), and every version by
@@ -94,6 +97,7 @@ mod tests {
         assert!(set.latest(REJECTED_EVENT).is_ok());
         assert!(set.latest(DRIFT_ALERT).is_ok());
         assert!(set.latest(PREDICTION_LOG).is_ok());
+        assert!(set.latest(RETRAINING_RUN).is_ok());
         assert!(set.latest("lucid.Nope").is_err());
     }
 

@@ -27,5 +27,14 @@ pub mod drift {
     }
 }
 
+/// `lucid.retraining.v1`: retraining runs and manual requests.
+pub mod retraining {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("lucid.retraining.v1");
+    }
+}
+
 /// The encoded descriptor set of every proto here, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("lucid_descriptor");
