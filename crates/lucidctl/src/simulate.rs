@@ -52,6 +52,11 @@ pub struct Args {
     #[arg(long, value_name = "RFC3339")]
     start: Option<DateTime<Utc>>,
 
+    /// Keep only the events at or after this time (RFC 3339): the whole span is simulated, so
+    /// the second half of a scenario can follow a reference period sent earlier.
+    #[arg(long, value_name = "RFC3339")]
+    from: Option<DateTime<Utc>>,
+
     #[command(flatten)]
     target: Target,
 
@@ -102,7 +107,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let sim = Simulator::new(&catalog, config).context("failed to set up the simulation")?;
-    let events = sim.events();
+    let mut events = sim.events();
+    if let Some(from) = args.from {
+        events.retain(|e| e.event_time >= from);
+    }
     let report = report(&catalog, sim.config(), &events, started);
 
     match (&args.target.url, &args.target.out) {
