@@ -50,6 +50,17 @@ impl Dropped {
     pub fn total(&self) -> u64 {
         self.missing + self.nan + self.pos_inf + self.neg_inf
     }
+
+    /// Counts `value` under its reason if it is NaN or infinite.
+    fn count_non_finite(&mut self, value: f64) {
+        if value.is_nan() {
+            self.nan += 1;
+        } else if value == f64::INFINITY {
+            self.pos_inf += 1;
+        } else if value == f64::NEG_INFINITY {
+            self.neg_inf += 1;
+        }
+    }
 }
 
 impl AddAssign for Dropped {
@@ -99,14 +110,23 @@ impl Window {
         }
     }
 
-    /// A numeric window holding `values`.
+    /// A numeric window holding `values`, sorted once (the batch path: no folds on the way).
     pub fn from_numbers(values: impl IntoIterator<Item = f64>) -> Self {
-        let mut window = Window::new(ColumnKind::Numeric);
-        for value in values {
-            window.push_number_unchecked(value);
+        let mut dropped = Dropped::default();
+        let finite: Vec<f64> = values
+            .into_iter()
+            .filter(|value| {
+                dropped.count_non_finite(*value);
+                value.is_finite()
+            })
+            .collect();
+        Window {
+            values: Values::Numeric {
+                counts: Distinct::from_unsorted(finite),
+                pending: Vec::new(),
+            },
+            dropped,
         }
-        window.fold();
-        window
     }
 
     /// A categorical window holding `values`; `None` is a missing value.
@@ -144,29 +164,18 @@ impl Window {
 
     /// Adds one number to a numeric window.
     pub fn push_number(&mut self, value: f64) -> Result<(), DriftError> {
-        if let Values::Categorical { .. } = self.values {
-            return Err(self.refuse("number"));
-        }
-        self.push_number_unchecked(value);
-        Ok(())
-    }
-
-    fn push_number_unchecked(&mut self, value: f64) {
         let Values::Numeric { counts, pending } = &mut self.values else {
-            return;
+            return Err(self.refuse("number"));
         };
         if value.is_finite() {
             pending.push(value);
             if pending.len() >= MIN_FOLD.max(counts.distinct()) {
                 self.fold();
             }
-        } else if value.is_nan() {
-            self.dropped.nan += 1;
-        } else if value > 0.0 {
-            self.dropped.pos_inf += 1;
         } else {
-            self.dropped.neg_inf += 1;
+            self.dropped.count_non_finite(value);
         }
+        Ok(())
     }
 
     /// Adds one category to a categorical window.
