@@ -13,7 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "lucid/ingest/v1/ingest.proto",
         "lucid/features/v1/features.proto",
         "lucid/drift/v1/drift.proto",
+        "inference/grpc_predict_v2.proto",
         "lucid/retraining/v1/retraining.proto",
+        "lucid/deploy/v1/deploy.proto",
     ]
     .map(|f| root.join(f));
 

@@ -36,5 +36,20 @@ pub mod retraining {
     }
 }
 
+/// `lucid.deploy.v1`: rollouts of model versions and the operator's controls.
+pub mod deploy {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("lucid.deploy.v1");
+    }
+}
+
+/// `inference`: the KServe V2 (Open Inference Protocol) gRPC API, served by the model gateway.
+pub mod inference {
+    #![allow(missing_docs, clippy::all)]
+    tonic::include_proto!("inference");
+}
+
 /// The encoded descriptor set of every proto here, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("lucid_descriptor");
