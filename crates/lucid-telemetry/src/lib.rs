@@ -3,8 +3,10 @@
 
 mod logs;
 mod metrics;
+mod service;
 mod shutdown;
 
 pub use logs::{LogFormat, init_logs};
 pub use metrics::{SECONDS_BUCKETS, prometheus};
+pub use service::{run_main, wait_all};
 pub use shutdown::shutdown_on_signals;

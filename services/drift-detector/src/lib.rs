@@ -118,16 +118,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
 impl Service {
     /// Waits for the loop and both servers to stop.
     pub async fn wait(mut self) -> anyhow::Result<()> {
-        let mut outcome = Ok(());
-        while let Some(joined) = self.tasks.join_next().await {
-            if let Err(error) = joined
-                .context("drift detector task panicked")
-                .and_then(|r| r)
-            {
-                outcome = Err(error);
-            }
-        }
-        outcome
+        lucid_telemetry::wait_all(&mut self.tasks, "drift detector").await
     }
 }
 

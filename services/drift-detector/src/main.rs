@@ -17,27 +17,6 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match Config::load(args.config.as_deref()) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("drift-detector: {error}");
-            return ExitCode::from(2);
-        }
-    };
-
-    lucid_telemetry::init_logs(config.log_format, "info,rdkafka=warn");
-    let shutdown = lucid_telemetry::shutdown_on_signals();
-    match run(config, shutdown).await {
-        Ok(()) => {
-            tracing::info!("stopped after draining");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(
-                error = format!("{error:#}"),
-                "drift detector stopped with an error"
-            );
-            ExitCode::FAILURE
-        }
-    }
+    let config = Config::load(args.config.as_deref());
+    lucid_telemetry::run_main("drift-detector", config, |c| c.log_format, run).await
 }

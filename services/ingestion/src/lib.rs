@@ -92,13 +92,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
 impl Service {
     /// Waits for both servers to stop, then gives in-flight deliveries time to finish.
     pub async fn wait(mut self) -> anyhow::Result<()> {
-        let mut outcome = Ok(());
-        while let Some(joined) = self.tasks.join_next().await {
-            let result = joined.context("server task panicked").and_then(|r| r);
-            if let Err(error) = result {
-                outcome = Err(error);
-            }
-        }
+        let outcome = lucid_telemetry::wait_all(&mut self.tasks, "ingestion").await;
         self.producer.flush(Duration::from_secs(10)).await;
         outcome
     }

@@ -134,16 +134,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
 impl Service {
     /// Waits for the poller and both servers to stop.
     pub async fn wait(mut self) -> anyhow::Result<()> {
-        let mut outcome = Ok(());
-        while let Some(joined) = self.tasks.join_next().await {
-            if let Err(error) = joined
-                .context("model gateway task panicked")
-                .and_then(|r| r)
-            {
-                outcome = Err(error);
-            }
-        }
-        outcome
+        lucid_telemetry::wait_all(&mut self.tasks, "model gateway").await
     }
 }
 
