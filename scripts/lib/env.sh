@@ -18,10 +18,14 @@ export LUCID_KAFKA_PORT="${LUCID_KAFKA_PORT:-19092}"
 export LUCID_REDIS_PORT="${LUCID_REDIS_PORT:-16379}"
 export LUCID_PARTITIONS="${LUCID_PARTITIONS:-3}"
 export LUCID_MLFLOW_PORT="${LUCID_MLFLOW_PORT:-15000}"
+# Ray's head: GCS port and dashboard (Jobs REST API) port.
+export LUCID_RAY_PORT="${LUCID_RAY_PORT:-16380}"
+export LUCID_RAY_DASHBOARD_PORT="${LUCID_RAY_DASHBOARD_PORT:-18265}"
 
 export LUCID_KAFKA_BROKERS="${LUCID_KAFKA_BROKERS:-127.0.0.1:$LUCID_KAFKA_PORT}"
 export LUCID_REDIS_URL="${LUCID_REDIS_URL:-redis://127.0.0.1:$LUCID_REDIS_PORT}"
 export LUCID_MLFLOW_URL="${LUCID_MLFLOW_URL:-http://127.0.0.1:$LUCID_MLFLOW_PORT}"
+export LUCID_RAY_URL="${LUCID_RAY_URL:-http://127.0.0.1:$LUCID_RAY_DASHBOARD_PORT}"
 
 # The real track catalog: the shared copy when this checkout sits beside it, else the folder
 # that scripts/fetch-data fills.
@@ -55,6 +59,18 @@ ensure_catalog() {
 # other's dependencies. Debug builds (scripts/test) have their own profile and are not touched.
 build_release() {
   cargo build --release --locked --workspace --bins
+}
+
+# The services as scripts/demo runs them: release, or the debug build with LUCID_PROFILE=debug
+# (the main-job test, which reuses what `cargo test` compiled). Their folder is
+# $CARGO_TARGET_DIR/$LUCID_PROFILE.
+export LUCID_PROFILE="${LUCID_PROFILE:-release}"
+build_services() {
+  case "$LUCID_PROFILE" in
+    release) build_release ;;
+    debug) cargo build --locked --workspace --bins ;;
+    *) die "LUCID_PROFILE must be release or debug, not $LUCID_PROFILE" ;;
+  esac
 }
 
 # Makes (once) a Python virtual environment in the cache for one pinned requirements file,
