@@ -38,6 +38,7 @@ def skip_model_pipeline(
     regularization: float = 1.0,
     calibration_bins: int = 10,
     parity_rows: int = 20,
+    invert_scores: bool = False,
 ) -> str:
     """Trains and registers one version of the skip model; returns its JSON summary."""
     dataset = build_training_set(
@@ -60,6 +61,7 @@ def skip_model_pipeline(
         model=split.outputs["model"],
         model_name=model_name,
         parity_rows=parity_rows,
+        invert_scores=invert_scores,
     )
     registered = register_model_version(
         mlflow_url=mlflow_url,

@@ -30,7 +30,7 @@ CODE_PATHS = ["pipelines", "crates/lucid-offline", "crates/lucid-features"]
 def default_backfill() -> str:
     cache = os.environ.get("LUCID_CACHE", str(Path.home() / ".cache" / "lucid"))
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(cache, "target"))
-    return os.path.join(target, "release", "backfill")
+    return os.path.join(target, os.environ.get("LUCID_PROFILE", "release"), "backfill")
 
 
 def code_version() -> str:
@@ -81,7 +81,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--model-name", default="skip-model")
     parser.add_argument("--experiment", default="skip-model")
     parser.add_argument("--backfill-bin", default=default_backfill(),
-                        help="the backfill binary (default: $CARGO_TARGET_DIR/release/backfill)")
+                        help="the backfill binary (default: $CARGO_TARGET_DIR/$LUCID_PROFILE/backfill, "
+                        "the profile release unless set)")
     parser.add_argument("--features-file", default="",
                         help="feature definitions for backfill (default: the starter set)")
     parser.add_argument("--code-version", default=None,
@@ -90,6 +91,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="the last share of the data window held out for evaluation")
     parser.add_argument("--regularization", type=float, default=1.0,
                         help="inverse regularization strength C of the logistic regression")
+    parser.add_argument("--invert-scores", action="store_true",
+                        help="deliberately broken, for the rollback demo: export 1 - p "
+                        "instead of p (the registered metrics stay the trained model's)")
     parser.add_argument("--pipeline-root", type=Path, default=state / "pipeline-runs",
                         help="where the local runner keeps each step's outputs")
     args = parser.parse_args(argv)
@@ -142,6 +146,7 @@ def main(argv: list[str]) -> int:
             code_version=args.code_version or code_version(),
             holdout_fraction=args.holdout_fraction,
             regularization=args.regularization,
+            invert_scores=args.invert_scores,
         )
         summary = json.loads(task.output)
 

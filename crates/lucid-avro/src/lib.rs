@@ -23,5 +23,6 @@ pub use error::{DecodeError, EncodeError};
 pub use framing::{CONFLUENT_MAGIC, SINGLE_OBJECT_MAGIC, fingerprint};
 pub use registry::RegistryClient;
 pub use schemas::{
-    DRIFT_ALERT, LISTENING_EVENT, PREDICTION_LOG, REJECTED_EVENT, RETRAINING_RUN, SchemaSet,
+    DRIFT_ALERT, LISTENING_EVENT, PREDICTION_LOG, REJECTED_EVENT, RETRAINING_RUN, ROLLOUT_EVENT,
+    SchemaSet,
 };

@@ -17,6 +17,8 @@ pub const DRIFT_ALERT: &str = "lucid.drift.v1.DriftAlert";
 pub const PREDICTION_LOG: &str = "lucid.serving.v1.PredictionLog";
 /// Full name of the retraining run record.
 pub const RETRAINING_RUN: &str = "lucid.retraining.v1.RetrainingRun";
+/// Full name of the rollout event record.
+pub const ROLLOUT_EVENT: &str = "lucid.deploy.v1.RolloutEvent";
 
 /// The schemas shipped in `schemas/`, compiled into every binary so that no service depends on a
 /// file layout at run time.
@@ -26,6 +28,7 @@ const SHIPPED: &[&str] = &[
     include_str!("../../../schemas/drift-alert.avsc"),
     include_str!("../../../schemas/prediction-log.avsc"),
     include_str!("../../../schemas/retraining-run.avsc"),
+    include_str!("../../../schemas/rollout-event.avsc"),
 ];
 
 /// Known schemas: the newest per record name (what we write and read as), and every version by
@@ -98,6 +101,7 @@ mod tests {
         assert!(set.latest(DRIFT_ALERT).is_ok());
         assert!(set.latest(PREDICTION_LOG).is_ok());
         assert!(set.latest(RETRAINING_RUN).is_ok());
+        assert!(set.latest(ROLLOUT_EVENT).is_ok());
         assert!(set.latest("lucid.Nope").is_err());
     }
 

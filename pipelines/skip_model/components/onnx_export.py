@@ -18,6 +18,7 @@ def export_onnx(
     model_name: str,
     parity_rows: int,
     onnx_model: Output[Model],
+    invert_scores: bool = False,
 ) -> float:
     """Converts the fitted pipeline to ONNX that tract (the Rust gateway's runtime) can run.
 
@@ -34,7 +35,15 @@ def export_onnx(
 
     Before anything is written, onnxruntime scores every held-out row; the step fails if a
     score differs from scikit-learn's by more than 1e-5. Returns the largest difference.
+
+    ``invert_scores`` exports a deliberately broken model, for the rollback demo and tests: the
+    logistic regression's coefficients and intercept are negated before conversion, so every
+    score ``p`` becomes ``sigmoid(-z) = 1 - p``. The metadata says so
+    (``lucid.inverted_scores``); the evaluation and its metrics stay those of the trained model,
+    so the deployment manager's offline gate lets the version through and only live outcomes
+    show it is wrong.
     """
+    import copy
     import json
     import math
     import os
@@ -83,6 +92,13 @@ def export_onnx(
 
     saved = joblib.load(model.path)
     fitted, features, split = saved["pipeline"], saved["features"], saved["split_time_ms"]
+    if invert_scores:
+        fitted = copy.deepcopy(fitted)
+        classifier = fitted.steps[-1][1]
+        if not isinstance(classifier, LogisticRegression):
+            raise ValueError("invert_scores needs a LogisticRegression as the last step")
+        classifier.coef_ = -classifier.coef_
+        classifier.intercept_ = -classifier.intercept_
     onx = convert_sklearn(
         fitted,
         initial_types=[(input_name, FloatTensorType([None, len(features)]))],
@@ -103,6 +119,8 @@ def export_onnx(
         "lucid.positive_column": str(positive_column),
         "lucid.label": "label_skip",
     }
+    if invert_scores:
+        facts["lucid.inverted_scores"] = "true"
     helper.set_model_props(onx, facts)
     onx.producer_name = "lucid pipelines.skip_model"
     onnx.checker.check_model(onx)

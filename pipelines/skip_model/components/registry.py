@@ -39,6 +39,7 @@ def register_model_version(
     register twice. Returns the version, its metrics and lineage as one JSON object.
     """
     import json
+    import os
     import time
     from datetime import datetime, timezone
 
@@ -100,6 +101,9 @@ def register_model_version(
         "lucid.code_version": code_version or "unknown",
         "lucid.training_set_sha256": training_set_sha256,
     }
+    with open(os.path.join(onnx_model.path, "model.json")) as f:
+        if json.load(f).get("lucid.inverted_scores") == "true":
+            lineage["lucid.inverted_scores"] = "true"
     params = {
         "offline_dir": offline_dir,
         "training_rows": training_rows,
