@@ -1,40 +1,146 @@
 //! Online lookup latency and throughput: 1, 10 and 100 user entities x 20 features per request,
 //! over gRPC on loopback, with the feature store's state built from simulated listening through
-//! the real consumer. Run by `scripts/bench-lookup`; results are in docs/benchmarks.md.
+//! the real consumer; in the same run, the same lookups against Feast's Python feature server
+//! holding the same values (checked equal first), and the ratios. Run by `scripts/bench-lookup`,
+//! which installs Feast and passes its virtual environment in `LUCID_FEAST_VENV`; results are in
+//! docs/benchmarks.md.
 
-use std::time::{Duration, Instant};
+// The modules sit in bench_lookup/ beside this file, which is the binary's root.
+#[path = "bench_lookup/feast.rs"]
+mod feast;
+#[path = "bench_lookup/feast_client.rs"]
+mod feast_client;
+#[path = "bench_lookup/load.rs"]
+mod load;
+#[path = "bench_lookup/ours.rs"]
+mod ours;
+
+use std::{path::PathBuf, sync::Arc, time::Duration, time::Instant};
 
 use chrono::{TimeDelta, Utc};
+use futures::future::join_all;
 use lucid_events::ListeningEvent;
-use lucid_proto::features::v1::{
-    GetOnlineFeaturesRequest, feature_service_client::FeatureServiceClient,
-};
 use lucid_simulator::{SimConfig, simulate};
 use lucid_tests::{Stack, broker, catalog_dir, expected_pseudonym, unique};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-const CONCURRENCY: usize = 8;
-const REQUESTS: usize = 2000;
+use feast::FeastServer;
+use feast_client::Feast;
+use load::{CONCURRENCY, REQUESTS, Stats};
+use ours::Ours;
+
+/// Entities per request in the three runs.
+const SIZES: [usize; 3] = [1, 10, 100];
 
 #[tokio::main]
 async fn main() {
-    let stack = Stack::require();
-    let topic = unique("bench-lookup");
-    broker::create_topics(&stack.brokers, &[&topic, &format!("{topic}-dlq")], 3).await;
+    // On Ctrl-C or SIGTERM the bench future is dropped, and with it the Feast server, which
+    // runs in a process group of its own that the terminal's signal does not reach.
+    let interrupted = tokio::select! {
+        () = bench() => false,
+        () = interrupted() => true,
+    };
+    if interrupted {
+        eprintln!("bench-lookup: interrupted");
+        std::process::exit(130);
+    }
+}
 
+async fn bench() {
+    let venv = feast_venv();
+    let stack = Stack::require();
+    let events = simulated_events();
+    let users: Arc<[String]> = users_of(&events).into();
+    let shutdown = CancellationToken::new();
+    let store = start_store(&stack, &events, shutdown.clone()).await;
+    println!(
+        "bench-lookup: {} events applied, {} users; 20 features per entity, {CONCURRENCY} concurrent clients, {REQUESTS} requests per size",
+        events.len(),
+        users.len()
+    );
+
+    let url = format!("http://{}", store.grpc_addr);
+    let at_ms = Utc::now().timestamp() * 1000;
+    let snapshot = Ours::connect(&url).await.snapshot(&users, at_ms).await;
+    let feast = FeastServer::start(&venv, &snapshot, &stack.redis_url).await;
+    let compared = Feast::new(&feast.url).assert_same(&snapshot).await;
+    println!(
+        "feast {} feature server (HTTP, {} workers, Redis online store): same values as ours for all {} users ({compared} values, bit for bit)",
+        feast.version,
+        feast::WORKERS,
+        snapshot.rows.len()
+    );
+
+    compare(&url, &feast.url, users.clone()).await;
+    print_lookup_histogram(&store.http_addr.to_string()).await;
+    server_side_single(&url, &store.http_addr.to_string(), users).await;
+    drop(feast);
+    shutdown.cancel();
+    let _ = store.wait().await;
+}
+
+/// Resolves on the first Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let mut term = signal(SignalKind::terminate()).expect("installs a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// For each size, the same load against ours (`grpc_url`) and then Feast (`feast_url`).
+async fn compare(grpc_url: &str, feast_url: &str, users: Arc<[String]>) {
+    print_header();
+    for entities in SIZES {
+        let clients = join_all((0..CONCURRENCY).map(|_| Ours::connect(grpc_url))).await;
+        let ours = load::measure(clients, users.clone(), entities).await;
+        let clients = (0..CONCURRENCY).map(|_| Feast::new(feast_url)).collect();
+        let theirs = load::measure(clients, users.clone(), entities).await;
+        print_comparison(entities, ours, theirs);
+    }
+}
+
+/// The virtual environment with Feast, from `LUCID_FEAST_VENV`.
+fn feast_venv() -> PathBuf {
+    let venv = std::env::var_os("LUCID_FEAST_VENV").map(PathBuf::from);
+    let venv = venv.filter(|v| v.join("bin/feast").exists());
+    venv.expect(
+        "LUCID_FEAST_VENV must name a virtual environment with Feast: run scripts/bench-lookup",
+    )
+}
+
+/// 24 h of listening by 1000 simulated users over the real catalog, pseudonymised as ingestion
+/// would.
+fn simulated_events() -> Vec<ListeningEvent> {
     let catalog = lucid_catalog::Catalog::load(catalog_dir()).expect("catalog");
     let mut sim = SimConfig::ending_at(Utc::now(), TimeDelta::hours(24));
     (sim.seed, sim.listeners, sim.sessions) = (9, 1000, 3000);
-    let events: Vec<ListeningEvent> = simulate(&catalog, sim)
+    simulate(&catalog, sim)
         .expect("simulates")
         .iter()
         .map(|e| ListeningEvent::from_input(e, expected_pseudonym("k", &e.user_id), Utc::now()))
-        .collect();
+        .collect()
+}
+
+/// The distinct user pseudonyms of `events`, sorted.
+fn users_of(events: &[ListeningEvent]) -> Vec<String> {
     let mut users: Vec<String> = events.iter().map(|e| e.user_pseudonym.clone()).collect();
     users.sort();
     users.dedup();
+    users
+}
 
-    broker::produce_events(&stack.brokers, &topic, &events).await;
+/// Produces `events` to a new topic and starts the feature store in-process on it with the bench
+/// features; returns once every event is applied.
+async fn start_store(
+    stack: &Stack,
+    events: &[ListeningEvent],
+    shutdown: CancellationToken,
+) -> lucid_feature_store::Service {
+    let topic = unique("bench-lookup");
+    broker::create_topics(&stack.brokers, &[&topic, &format!("{topic}-dlq")], 3).await;
+    broker::produce_events(&stack.brokers, &topic, events).await;
 
     let config = lucid_feature_store::Config {
         grpc_addr: ([127, 0, 0, 1], 0).into(),
@@ -52,58 +158,18 @@ async fn main() {
         resume: lucid_feature_store::config::Resume::Beginning,
         ..Default::default()
     };
-    let shutdown = CancellationToken::new();
-    let store = lucid_feature_store::start(config, shutdown.clone())
+    let store = lucid_feature_store::start(config, shutdown)
         .await
         .expect("starts");
     wait_applied(&store.http_addr.to_string(), events.len()).await;
-    println!(
-        "bench-lookup: {} events applied, {} users; 20 features per entity, {CONCURRENCY} concurrent clients",
-        events.len(),
-        users.len()
-    );
-
-    let url = format!("http://{}", store.grpc_addr);
-    for entities in [1usize, 10, 100] {
-        let (rate, p50, p99) = run(&url, &users, entities).await;
-        println!(
-            "  {entities:>3} entities x 20 features: {rate:>8.0} requests/s   client p50 {p50:>6.2} ms   p99 {p99:>6.2} ms"
-        );
-    }
-    let metrics = reqwest::get(format!("http://{}/metrics", store.http_addr))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    println!(
-        "server-side lookup time (all sizes), histogram buckets (le = seconds, cumulative count):"
-    );
-    for line in metrics
-        .lines()
-        .filter(|l| l.starts_with("lucid_feature_store_lookup_duration_seconds_bucket"))
-    {
-        let le = line
-            .split("le=\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .unwrap_or("?");
-        println!("  le {le:>7}  {}", line.rsplit(' ').next().unwrap_or("?"));
-    }
-    shutdown.cancel();
-    let _ = store.wait().await;
+    store
 }
 
 async fn wait_applied(http: &str, total: usize) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let text = reqwest::get(format!("http://{http}/metrics"))
+        let applied: f64 = metrics(http)
             .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
-        let applied: f64 = text
             .lines()
             .find(|l| l.starts_with("lucid_feature_store_events_applied_total"))
             .and_then(|l| l.rsplit(' ').next()?.parse().ok())
@@ -119,46 +185,119 @@ async fn wait_applied(http: &str, total: usize) {
     }
 }
 
-/// Requests per second and client-side latency percentiles for `entities` ids per request.
-async fn run(url: &str, users: &[String], entities: usize) -> (f64, f64, f64) {
-    let started = Instant::now();
-    let workers = (0..CONCURRENCY).map(|w| {
-        let (url, users) = (url.to_owned(), users.to_vec());
-        tokio::spawn(async move {
-            let mut client = FeatureServiceClient::connect(url).await.expect("connects");
-            let mut latencies = Vec::new();
-            for i in 0..REQUESTS / CONCURRENCY {
-                let start = (w * 7919 + i * entities) % (users.len() - entities);
-                let request = GetOnlineFeaturesRequest {
-                    entity_type: "user".into(),
-                    entity_ids: users[start..start + entities].to_vec(),
-                    features: Vec::new(),
-                    feature_service: String::new(),
-                    request_time_unix_ms: None,
-                };
-                let mut request = request;
-                request.features = FEATURES.iter().map(|f| format!("user_bench:{f}")).collect();
-                let sent = Instant::now();
-                let answer = client
-                    .get_online_features(request)
-                    .await
-                    .expect("lookup")
-                    .into_inner();
-                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                assert_eq!(answer.entities.len(), entities);
-            }
-            latencies
-        })
-    });
-    let mut latencies: Vec<f64> = futures::future::join_all(workers)
+fn print_header() {
+    println!(
+        "{:>14} | {:^26} | {:^26} | ours/feast  feast/ours",
+        "", "ours (gRPC)", "feast (HTTP)"
+    );
+    let cells = "   req/s   p50 ms   p99 ms";
+    println!(
+        "{:>14} | {cells} | {cells} | throughput   p50   p99",
+        "entities"
+    );
+}
+
+/// One line per size: both servers' numbers, then throughput ours/Feast and latency Feast/ours,
+/// so that every ratio above 1 says ours is ahead.
+fn print_comparison(entities: usize, ours: Stats, theirs: Stats) {
+    let cells = |s: Stats| format!("{:>8.0} {:>8.2} {:>8.2}", s.rate, s.p50, s.p99);
+    println!(
+        "{:>14} | {} | {} | {:>9.1}x {:>5.1}x {:>5.1}x",
+        format!("{entities} x 20"),
+        cells(ours),
+        cells(theirs),
+        ours.rate / theirs.rate,
+        theirs.p50 / ours.p50,
+        theirs.p99 / ours.p99
+    );
+}
+
+/// Our server's own lookup time over all runs, from its Prometheus histogram.
+async fn print_lookup_histogram(http: &str) {
+    println!(
+        "server-side lookup time, ours (all sizes), histogram buckets (le = seconds, cumulative count):"
+    );
+    for line in metrics(http)
         .await
-        .into_iter()
-        .flat_map(|w| w.expect("worker"))
+        .lines()
+        .filter(|l| l.starts_with("lucid_feature_store_lookup_duration_seconds_bucket"))
+    {
+        let le = line
+            .split("le=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("?");
+        println!("  le {le:>7}  {}", line.rsplit(' ').next().unwrap_or("?"));
+    }
+}
+
+/// The target's own measurement: 1 entity x 20 features from one client, timed at the server
+/// (the difference of its histogram before and after the run), so that neither other clients
+/// nor the client's own work share the two cores with the lookups measured.
+async fn server_side_single(grpc_url: &str, http: &str, users: Arc<[String]>) {
+    let before = lookup_buckets(http).await;
+    let client = Ours::connect(grpc_url).await;
+    let stats = load::measure(vec![client], users, 1).await;
+    let after = lookup_buckets(http).await;
+    let counts: Vec<(String, f64)> = after
+        .iter()
+        .zip(&before)
+        .map(|((le, a), (_, b))| (le.clone(), a - b))
         .collect();
-    let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
-    (rate, at(0.5), at(0.99))
+    let total = counts.last().map_or(0.0, |(_, n)| *n);
+    println!(
+        "1 x 20, one client: {:.0} req/s, client p50 {:.2} ms p99 {:.2} ms; at the server, share of lookups within:",
+        stats.rate, stats.p50, stats.p99
+    );
+    for (le, n) in counts.iter().take(4) {
+        println!("  {le:>7} s  {:.2} %", 100.0 * n / total);
+    }
+    let within_1ms = counts
+        .iter()
+        .find(|(le, _)| le == "0.001")
+        .map_or(0.0, |(_, n)| n / total);
+    println!(
+        "server-side p99 <= 1 ms for 1 x 20: {} ({:.2} % of {total} lookups within 1 ms)",
+        if within_1ms >= 0.99 { "met" } else { "NOT met" },
+        100.0 * within_1ms
+    );
+}
+
+/// The cumulative bucket counts (le, count) of the server's lookup histogram, summed over
+/// methods, in bucket order.
+async fn lookup_buckets(http: &str) -> Vec<(String, f64)> {
+    let mut buckets: Vec<(String, f64)> = Vec::new();
+    for line in metrics(http)
+        .await
+        .lines()
+        .filter(|l| l.starts_with("lucid_feature_store_lookup_duration_seconds_bucket"))
+    {
+        let le = line
+            .split("le=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("?")
+            .to_string();
+        let n: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        match buckets.iter_mut().find(|(l, _)| *l == le) {
+            Some((_, count)) => *count += n,
+            None => buckets.push((le, n)),
+        }
+    }
+    buckets
+}
+
+async fn metrics(http: &str) -> String {
+    reqwest::get(format!("http://{http}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
 }
 
 const FEATURES: [&str; 20] = [
