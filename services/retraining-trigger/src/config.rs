@@ -26,6 +26,10 @@ pub struct Config {
     pub alerts_topic: String,
     /// Where run state changes and decisions go.
     pub runs_topic: String,
+    /// On a first start (no alert offsets stored in Redis under `redis_prefix`), read the alerts
+    /// topic from its beginning. Off by default: alerts raised before the trigger ever ran are
+    /// history, and acting on them would retrain on a drift long gone.
+    pub replay_alerts: bool,
     /// Redis, for the policy state and the runs.
     pub redis_url: String,
     /// Prefix of every Redis key.
@@ -149,6 +153,7 @@ impl Default for Config {
             group_id: "lucid-retraining-trigger".into(),
             alerts_topic: "drift-alerts".into(),
             runs_topic: "retraining-runs".into(),
+            replay_alerts: false,
             redis_url: "redis://127.0.0.1:16379".into(),
             redis_prefix: "lucid".into(),
             state_dir: PathBuf::from(".lucid/retraining"),

@@ -1,8 +1,10 @@
-//! The alert loop: every partition of `drift-alerts` is read from the beginning and records
-//! below the next offset stored in Redis are passed over, so the decision and its offset are
-//! one commit and a replay after a restart decides nothing twice. (Reading from the start
+//! The alert loop: every partition of `drift-alerts` with an offset stored in Redis is read from
+//! the beginning and records below that offset are passed over, so the decision and its offset
+//! are one commit and a replay after a restart decides nothing twice. (Reading from the start
 //! rather than seeking: Tansu 0.6 answers a fetch that starts inside a stored batch with no
-//! records, see docs/feature-store.md.) Kafka offsets are committed for lag monitoring only.
+//! records, see docs/feature-store.md.) A partition without a stored offset, on a first start,
+//! is read from its end unless `replay_alerts` is set. Kafka offsets are committed for lag
+//! monitoring only.
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -21,14 +23,16 @@ pub struct AlertLoop {
     pub(crate) consumer: StreamConsumer,
     pub(crate) codec: Codec,
     pub(crate) topic: String,
+    /// Read from the beginning where no offset is stored (`Config::replay_alerts`).
+    pub(crate) replay: bool,
     pub(crate) engine: Arc<Engine>,
 }
 
 impl AlertLoop {
     /// Reads until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.assign_from_beginning()?;
         let mut next: BTreeMap<i32, i64> = self.engine.store.offsets().await?;
+        self.assign(&next)?;
         let mut undecodable = 0u64;
         loop {
             let message = tokio::select! {
@@ -97,7 +101,9 @@ impl AlertLoop {
         }
     }
 
-    fn assign_from_beginning(&self) -> anyhow::Result<()> {
+    /// From the beginning every partition with a stored offset (the loop passes over what lies
+    /// below it), and without one only when replaying; else from its end.
+    fn assign(&self, stored: &BTreeMap<i32, i64>) -> anyhow::Result<()> {
         let topic = &self.topic;
         let metadata = self
             .consumer
@@ -114,7 +120,12 @@ impl AlertLoop {
         }
         let mut assignment = TopicPartitionList::new();
         for partition in 0..partitions as i32 {
-            assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+            let offset = if stored.contains_key(&partition) || self.replay {
+                Offset::Beginning
+            } else {
+                Offset::End
+            };
+            assignment.add_partition_offset(topic, partition, offset)?;
         }
         self.consumer.assign(&assignment)?;
         Ok(())

@@ -104,6 +104,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         consumer,
         codec,
         topic: config.alerts_topic.clone(),
+        replay: config.replay_alerts,
         engine: engine.clone(),
     };
     let mut tasks = JoinSet::new();

@@ -53,6 +53,8 @@ async fn one_drift_alert_registers_one_model_version_above_the_auc_floor() {
         http_addr: ([127, 0, 0, 1], 0).into(),
         kafka: stack.kafka(),
         alerts_topic: alerts.clone(),
+        // The topic is this test's own: every alert on it is one the test sent.
+        replay_alerts: true,
         runs_topic: runs.clone(),
         redis_url: stack.redis_url.clone(),
         redis_prefix: unique("retrain-e2e"),

@@ -42,6 +42,8 @@ fn config(stack: &Stack, dir: &std::path::Path, alerts: &str, runs: &str, prefix
         kafka: stack.kafka(),
         group_id: unique("retrain"),
         alerts_topic: alerts.into(),
+        // The topic is this test's own: every alert on it is one the test sent.
+        replay_alerts: true,
         runs_topic: runs.into(),
         redis_url: stack.redis_url.clone(),
         redis_prefix: prefix.into(),
