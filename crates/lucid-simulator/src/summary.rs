@@ -49,7 +49,7 @@ impl SendSummary {
     }
 
     /// Adds a batch's counts (everything but `sent` and `elapsed`, which belong to the run).
-    pub(crate) fn merge(&mut self, batch: SendSummary) {
+    pub fn merge(&mut self, batch: SendSummary) {
         self.accepted += batch.accepted;
         self.duplicates += batch.duplicates;
         self.retries += batch.retries;

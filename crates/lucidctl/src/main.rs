@@ -11,8 +11,14 @@ use tracing_subscriber::EnvFilter;
 
 mod drift;
 mod features;
+mod predict;
+mod record;
+mod report;
+mod rollouts;
+mod runs;
 mod simulate;
 mod span;
+mod status;
 mod topics;
 mod watch;
 
@@ -37,6 +43,17 @@ enum Command {
     Drift(drift::Args),
     /// Print a timeline of drift alerts, retraining runs and rollouts as they happen.
     Watch(watch::Args),
+    /// Retraining runs and decisions (from the retraining trigger); request a run.
+    Runs(runs::Args),
+    /// Rollouts of model versions (from the deployment manager): show, start, promote, pause,
+    /// resume, abort.
+    Rollouts(rollouts::Args),
+    /// Sample the drift detector and the feature store into a JSON lines file until stopped.
+    Record(record::Args),
+    /// Write one self-contained HTML report of a run from recorded samples and the topics.
+    Report(report::Args),
+    /// Whether each service is up and ready, with its lag and throughput numbers.
+    Status(status::Args),
 }
 
 #[tokio::main]
@@ -50,6 +67,11 @@ async fn main() -> ExitCode {
         Command::Features(args) => features::run(args).await,
         Command::Drift(args) => drift::run(args).await,
         Command::Watch(args) => watch::run(args).await,
+        Command::Runs(args) => runs::run(args).await,
+        Command::Rollouts(args) => rollouts::run(args).await,
+        Command::Status(args) => status::run(args).await,
+        Command::Record(args) => record::run(args).await,
+        Command::Report(args) => report::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

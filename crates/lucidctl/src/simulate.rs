@@ -18,6 +18,7 @@ use lucid_simulator::{
     Scenario, SendOptions, SendSummary, SimConfig, Simulator, send_http, write_json_lines,
 };
 
+use crate::predict::{Predictions, Predictor};
 use crate::span;
 
 /// Options of `lucidctl simulate`.
@@ -80,6 +81,29 @@ pub struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 4, requires = "url", value_name = "N")]
     concurrency: usize,
+
+    /// Base URL of the model gateway: every play is first predicted there, as of its own time,
+    /// for the listener's pseudonym (see --pseudonym-key), its session and track.
+    #[arg(long, requires_all = ["url", "pseudonym_key"], value_name = "URL")]
+    predict: Option<String>,
+
+    /// Model the predictions are asked of.
+    #[arg(
+        long,
+        default_value = "skip-model",
+        requires = "predict",
+        value_name = "NAME"
+    )]
+    model: String,
+
+    /// Ingestion's pseudonymisation key, so the gateway sees listeners as ingestion names them.
+    #[arg(
+        long,
+        env = "LUCID_PSEUDONYM_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pseudonym_key: Option<String>,
 }
 
 /// Where the events go: exactly one of the two.
@@ -165,14 +189,58 @@ async fn send(args: &Args, url: &str, events: &[EventInput], report: &str) -> an
     };
 
     println!("{report}");
-    let summary = send_http(events, &options)
-        .await
-        .context("failed to send events")?;
+    let summary = match &args.predict {
+        None => send_http(events, &options)
+            .await
+            .context("failed to send events")?,
+        Some(gateway) => {
+            let key = args
+                .pseudonym_key
+                .as_deref()
+                .context("--predict needs --pseudonym-key or LUCID_PSEUDONYM_KEY")?;
+            let predictor = Predictor::new(gateway, &args.model, key)?;
+            let (summary, predictions) = send_predicted(events, &options, &predictor).await?;
+            println!("{predictions}");
+            if predictions.failed_total() > 0 {
+                bail!(
+                    "{} plays got no prediction; see failed above",
+                    predictions.failed_total()
+                );
+            }
+            summary
+        }
+    };
     println!("{summary}");
     std::io::stdout()
         .flush()
         .context("failed to write the summary")?;
     check_delivered(&summary)
+}
+
+/// Sends `events` in time order, a slice at a time, predicting each slice's plays before the
+/// slice goes out, so a play is predicted before its skip or completion is seen.
+async fn send_predicted(
+    events: &[EventInput],
+    options: &SendOptions,
+    predictor: &Predictor,
+) -> anyhow::Result<(SendSummary, Predictions)> {
+    let slice = options.batch_size * options.concurrency;
+    let quiet = SendOptions {
+        progress: false,
+        ..options.clone()
+    };
+    let mut summary = SendSummary::default();
+    let mut predictions = Predictions::default();
+    for events in events.chunks(slice) {
+        predictor.predict_plays(events, &mut predictions).await;
+        let sent = send_http(events, &quiet)
+            .await
+            .context("failed to send events")?;
+        summary.sent += sent.sent;
+        summary.elapsed += sent.elapsed;
+        summary.merge(sent);
+    }
+    Ok((summary, predictions))
 }
 
 /// Refuses to send when ingestion would refuse events as of now (too old, in the future).

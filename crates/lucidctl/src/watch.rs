@@ -85,21 +85,27 @@ async fn decode(codec: &Codec, bytes: &[u8]) -> Option<Value> {
 }
 
 /// The fields worth a glance, by name, in the order they are printed.
-const SHOWN: [&str; 14] = [
+const SHOWN: [&str; 20] = [
     "monitor",
     "model_name",
     "model",
+    "run_id",
     "band",
-    "reason",
     "status",
+    "transition",
     "state",
     "strategy",
-    "step",
     "from_version",
     "to_version",
     "model_version",
+    "candidate_weight",
     "verdict",
+    "stable_outcomes",
+    "candidate_outcomes",
+    "stable_log_loss",
+    "candidate_log_loss",
     "drift_share",
+    "reason",
 ];
 
 /// One line for a record: its telling fields, and for drift alerts the drifted columns.
@@ -189,7 +195,7 @@ mod tests {
         ]);
         assert_eq!(
             describe("drift-alerts", &alert),
-            "monitor=listening-outcomes  band=DRIFT  reason=ENTERED  drift_share=0.273  \
+            "monitor=listening-outcomes  band=DRIFT  drift_share=0.273  reason=ENTERED  \
              drifted: listened_ms wasserstein 0.547"
         );
     }
