@@ -4,12 +4,15 @@
 
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
+use hmac::{Hmac, Mac};
 use lucid_proto::deploy::v1::{self as pb, deployment_service_server::DeploymentService};
+use sha2::Sha256;
 
 use crate::manager::{CommandError, Manager, StartRequest};
 use crate::rollout::{Rollout, RolloutError, State as RolloutState, Strategy};
@@ -223,6 +226,7 @@ pub fn router(manager: Manager) -> Router {
     Router::new()
         .route("/v1/rollouts", get(list))
         .route("/v1/rollouts/{id}", get(one))
+        .route("/v1/registry-webhook", post(webhook))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(
@@ -251,6 +255,49 @@ async fn one(State(state): State<HttpState>, Path(id): Path<String>) -> Response
     }
 }
 
+/// The signature header of the registry webhook.
+pub const SIGNATURE: &str = "x-lucid-signature";
+
+/// Whether `header` is `sha256=<hex of HMAC-SHA256(secret, body)>`, compared in constant time.
+pub fn signed(secret: &str, body: &[u8], header: Option<&str>) -> bool {
+    let Some(hex_mac) = header.and_then(|h| h.strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(given) = hex::decode(hex_mac) else {
+        return false;
+    };
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
+/// A registry event (a version registered, an alias moved): with a valid signature, polls the
+/// registry now instead of at the next interval. The body is not trusted beyond that.
+async fn webhook(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = &state.manager.config.webhook_secret else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "the registry webhook is off (set webhook_secret)".into(),
+        );
+    };
+    let header = headers.get(SIGNATURE).and_then(|v| v.to_str().ok());
+    if !signed(secret.expose(), &body, header) {
+        tracing::warn!("registry webhook refused: bad signature");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            format!("missing or wrong {SIGNATURE} (sha256=<hex HMAC-SHA256 of the body>)"),
+        );
+    }
+    let manager = state.manager.clone();
+    tokio::spawn(async move { manager.poll_registry().await });
+    (
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "polling": true })),
+    )
+        .into_response()
+}
+
 async fn ready(State(state): State<HttpState>) -> Response {
     let redis = state.manager.store.ping().await.is_ok();
     let code = if redis {
@@ -259,4 +306,22 @@ async fn ready(State(state): State<HttpState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, Json(serde_json::json!({ "redis": redis }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_signatures_are_hmac_sha256_of_the_body() {
+        // HMAC-SHA256("s3cret", "{\"event\":\"MODEL_VERSION_CREATED\"}"), by Python's hmac module.
+        let body = br#"{"event":"MODEL_VERSION_CREATED"}"#;
+        let good = "sha256=83bdc171e033bf5b100a32fe850d0055cb631b0535d17fdd14532b2de4caaa51";
+        assert!(signed("s3cret", body, Some(good)));
+        assert!(!signed("other", body, Some(good)));
+        assert!(!signed("s3cret", b"{}", Some(good)));
+        assert!(!signed("s3cret", body, Some(&good[7..])), "prefix needed");
+        assert!(!signed("s3cret", body, Some("sha256=zz")));
+        assert!(!signed("s3cret", body, None));
+    }
 }

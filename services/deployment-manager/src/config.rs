@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use lucid_config::ConfigError;
+use lucid_config::{ConfigError, Secret};
 use lucid_kafka::KafkaConfig;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,10 @@ pub struct Config {
     /// Time between registry polls.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// Shared secret of the registry webhook (`POST /v1/registry-webhook`, body signed with
+    /// HMAC-SHA256 in `X-Lucid-Signature: sha256=<hex>`); a valid call polls the registry now.
+    /// The poll stays the source of truth: the webhook only makes it sooner. Unset: no webhook.
+    pub webhook_secret: Option<Secret>,
     /// Time between two judgements of the active rollouts.
     #[serde(with = "humantime_serde")]
     pub tick_interval: Duration,
@@ -159,6 +163,7 @@ impl Default for Config {
             mlflow_url: "http://127.0.0.1:15000".into(),
             models: vec!["skip-model".into()],
             poll_interval: Duration::from_secs(15),
+            webhook_secret: None,
             tick_interval: Duration::from_secs(5),
             auto_start: true,
             strategy: Strategy::Canary,
