@@ -5,6 +5,7 @@
 //! Each test works on its own topics and Redis prefix, so tests run in parallel on one stack.
 
 pub mod broker;
+pub mod feature_store;
 pub mod ingestion;
 
 use std::{net::TcpStream, time::Duration};

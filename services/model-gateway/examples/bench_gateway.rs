@@ -355,52 +355,9 @@ async fn start_store(
     events: &[ListeningEvent],
     shutdown: CancellationToken,
 ) -> lucid_feature_store::Service {
-    let topic = unique("bench-gateway");
-    broker::create_topics(&stack.brokers, &[&topic, &format!("{topic}-dlq")], 3).await;
-    broker::produce_events(&stack.brokers, &topic, events).await;
-    let config = lucid_feature_store::Config {
-        grpc_addr: ([127, 0, 0, 1], 0).into(),
-        http_addr: ([127, 0, 0, 1], 0).into(),
-        catalog_dir: Some(catalog_dir()),
-        kafka: broker::kafka(&stack.brokers),
-        topic: topic.clone(),
-        group_id: unique("bench-gateway"),
-        dlq_topic: format!("{topic}-dlq"),
-        redis_url: stack.redis_url.clone(),
-        redis_prefix: unique("bench-gateway"),
-        resume: lucid_feature_store::config::Resume::Beginning,
-        ..Default::default()
-    };
-    let store = lucid_feature_store::start(config, shutdown)
+    let wait = Duration::from_secs(300);
+    lucid_tests::feature_store::start_with_events(stack, "bench-gateway", events, wait, shutdown)
         .await
-        .expect("the feature store starts");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let url = format!("http://{}/metrics", store.http_addr);
-    loop {
-        let text = reqwest::get(&url)
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
-        let value = |name: &str| -> f64 {
-            text.lines()
-                .find(|l| l.split(' ').next() == Some(name))
-                .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-                .unwrap_or(0.0)
-        };
-        let taken = value("lucid_feature_store_events_applied_total")
-            + value("lucid_feature_store_late_events_total");
-        if taken as usize >= events.len() {
-            return store;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the feature store took {taken} of {} events",
-            events.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 async fn start_gateway(

@@ -190,62 +190,14 @@ pub async fn start_store(
     events: &[ListeningEvent],
     shutdown: CancellationToken,
 ) -> lucid_feature_store::Service {
-    let topic = unique("gateway-events");
-    broker::create_topics(&stack.brokers, &[&topic, &format!("{topic}-dlq")], 3).await;
-    broker::produce_events(&stack.brokers, &topic, events).await;
-    let config = lucid_feature_store::Config {
-        grpc_addr: ([127, 0, 0, 1], 0).into(),
-        http_addr: ([127, 0, 0, 1], 0).into(),
-        catalog_dir: Some(catalog_dir()),
-        kafka: broker::kafka(&stack.brokers),
-        topic: topic.clone(),
-        group_id: unique("gateway-fs"),
-        dlq_topic: format!("{topic}-dlq"),
-        redis_url: stack.redis_url.clone(),
-        redis_prefix: unique("gateway-fs"),
-        resume: lucid_feature_store::config::Resume::Beginning,
-        ..Default::default()
-    };
-    let store = lucid_feature_store::start(config, shutdown)
-        .await
-        .expect("the feature store starts");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let taken = metric(
-            &store.http_addr.to_string(),
-            "lucid_feature_store_events_applied_total",
-        )
-        .await
-            + metric(
-                &store.http_addr.to_string(),
-                "lucid_feature_store_late_events_total",
-            )
-            .await;
-        if taken as usize >= events.len() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the feature store took {taken} of {} events",
-            events.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    store
-}
-
-/// The value of an unlabelled metric (0 when absent).
-pub async fn metric(http: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("http://{http}/metrics"))
-        .await
-        .expect("metrics answer")
-        .text()
-        .await
-        .expect("metrics text");
-    text.lines()
-        .find(|l| l.split(' ').next() == Some(name))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0)
+    lucid_tests::feature_store::start_with_events(
+        stack,
+        "gateway-fs",
+        events,
+        Duration::from_secs(120),
+        shutdown,
+    )
+    .await
 }
 
 /// A gateway serving `model`, with its own Redis prefix and predictions topic.
