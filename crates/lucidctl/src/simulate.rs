@@ -84,7 +84,7 @@ pub struct Args {
 
     /// Base URL of the model gateway: every play is first predicted there, as of its own time,
     /// for the listener's pseudonym (see --pseudonym-key), its session and track.
-    #[arg(long, requires_all = ["url", "pseudonym_key"], value_name = "URL")]
+    #[arg(long, requires = "url", value_name = "URL")]
     predict: Option<String>,
 
     /// Model the predictions are asked of.
@@ -96,7 +96,8 @@ pub struct Args {
     )]
     model: String,
 
-    /// Ingestion's pseudonymisation key, so the gateway sees listeners as ingestion names them.
+    /// Ingestion's pseudonymisation key (its `pseudonym_key`), so the gateway sees listeners as
+    /// ingestion names them in events; needed with --predict.
     #[arg(
         long,
         env = "LUCID_PSEUDONYM_KEY",
@@ -180,6 +181,10 @@ async fn send(args: &Args, url: &str, events: &[EventInput], report: &str) -> an
         .api_key
         .clone()
         .context("--url needs --api-key or LUCID_API_KEY")?;
+    answers("ingestion", url, "/healthz").await?;
+    if let Some(gateway) = &args.predict {
+        answers("the model gateway", gateway, "/v2/health/live").await?;
+    }
     let options = SendOptions {
         rate: args.rate,
         batch_size: args.batch_size,
@@ -194,10 +199,10 @@ async fn send(args: &Args, url: &str, events: &[EventInput], report: &str) -> an
             .await
             .context("failed to send events")?,
         Some(gateway) => {
-            let key = args
-                .pseudonym_key
-                .as_deref()
-                .context("--predict needs --pseudonym-key or LUCID_PSEUDONYM_KEY")?;
+            let key = args.pseudonym_key.as_deref().context(
+                "--predict needs ingestion's pseudonymisation key: --pseudonym-key or \
+                     LUCID_PSEUDONYM_KEY (scripts/demo writes it to the run's env file)",
+            )?;
             let predictor = Predictor::new(gateway, &args.model, key)?;
             let (summary, predictions) = send_predicted(events, &options, &predictor).await?;
             println!("{predictions}");
@@ -229,6 +234,7 @@ async fn send_predicted(
         progress: false,
         ..options.clone()
     };
+    let started = std::time::Instant::now();
     let mut summary = SendSummary::default();
     let mut predictions = Predictions::default();
     for events in events.chunks(slice) {
@@ -237,10 +243,32 @@ async fn send_predicted(
             .await
             .context("failed to send events")?;
         summary.sent += sent.sent;
-        summary.elapsed += sent.elapsed;
         summary.merge(sent);
     }
+    // Predicting is part of sending here: the rate is over both.
+    summary.elapsed = started.elapsed();
     Ok((summary, predictions))
+}
+
+/// Fails at once, naming the service, when it does not answer at `url`: the sender would
+/// otherwise retry for a minute before saying so.
+async fn answers(service: &str, url: &str, path: &str) -> anyhow::Result<()> {
+    let probe = format!("{}{path}", url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .context("failed to build the HTTP client")?;
+    match client.get(&probe).send().await {
+        Ok(answer) if answer.status().is_success() => Ok(()),
+        Ok(answer) => bail!(
+            "{service} at {url} is not healthy: {probe} answered {}",
+            answer.status()
+        ),
+        Err(error) => bail!(
+            "{service} does not answer at {url} ({error}); start it (scripts/demo starts \
+             one, and writes how to reach it to the run's env file)"
+        ),
+    }
 }
 
 /// Refuses to send when ingestion would refuse events as of now (too old, in the future).

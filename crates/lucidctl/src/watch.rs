@@ -2,8 +2,9 @@
 //!
 //! Reads `drift-alerts`, `retraining-runs` and `rollouts` (single-object Avro; the writer
 //! schema is found by its fingerprint among the shipped schemas) and prints one line per
-//! record, newest last, until interrupted.
+//! record, newest last, at the time the record says it happened, until interrupted.
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -64,15 +65,49 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     consumer.assign(&assignment)?;
 
     let codec = Codec::single_object(SchemaSet::shipped());
+    let mut out = std::io::stdout().lock();
     loop {
         let message = consumer.recv().await.context("failed to read the topics")?;
-        let line = match decode(&codec, message.payload().unwrap_or_default()).await {
-            Some(value) => describe(message.topic(), &value),
-            None => "(a record this version of lucidctl cannot read)".to_owned(),
+        let decoded = decode(&codec, message.payload().unwrap_or_default()).await;
+        let (line, at) = match &decoded {
+            Some(value) => (describe(message.topic(), value), time_of(value)),
+            None => (
+                "(a record this version of lucidctl cannot read)".to_owned(),
+                None,
+            ),
         };
-        let time = chrono::Utc::now().format("%H:%M:%S");
-        println!("{time}  {:<16} {line}", message.topic());
+        let at = at
+            .or_else(|| message.timestamp().to_millis())
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .unwrap_or_else(chrono::Utc::now);
+        let written = writeln!(
+            out,
+            "{}  {:<16} {line}",
+            at.format("%H:%M:%S"),
+            message.topic()
+        )
+        .and_then(|()| out.flush());
+        match written {
+            Ok(()) => {}
+            // The reader went away (`| head`): that ends the output, as for other tools.
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(error) => return Err(error).context("failed to write the timeline"),
+        }
     }
+}
+
+/// When the record says it happened: a transition's or a run's `event_time`, an alert's
+/// `detected_time`.
+fn time_of(value: &Value) -> Option<i64> {
+    let Value::Record(fields) = value else {
+        return None;
+    };
+    ["event_time", "detected_time"].iter().find_map(|name| {
+        match fields.iter().find(|(n, _)| n == name).map(|(_, v)| v)? {
+            Value::TimestampMillis(ms) | Value::Long(ms) => Some(*ms),
+            _ => None,
+        }
+    })
 }
 
 async fn decode(codec: &Codec, bytes: &[u8]) -> Option<Value> {
@@ -165,6 +200,21 @@ fn text(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_time_is_the_records_own() {
+        let run = Value::Record(vec![
+            ("status".into(), Value::Enum(2, "STARTED".into())),
+            (
+                "event_time".into(),
+                Value::TimestampMillis(1_796_119_200_000),
+            ),
+        ]);
+        let alert = Value::Record(vec![("detected_time".into(), Value::Long(5))]);
+        assert_eq!(time_of(&run), Some(1_796_119_200_000));
+        assert_eq!(time_of(&alert), Some(5));
+        assert_eq!(time_of(&Value::Record(vec![])), None);
+    }
 
     #[test]
     fn a_drift_alert_reads_as_one_line() {
