@@ -110,6 +110,27 @@ pub fn seconds_since(origin_ms: i64, ms: i64) -> f64 {
     (ms - origin_ms) as f64 / 1000.0
 }
 
+/// A y-axis tick, short enough to stay clear of the axis title: 20000 as 20k, 0.25 as 0.25.
+fn tick(value: f64) -> String {
+    let magnitude = value.abs();
+    let text = if magnitude >= 1e6 {
+        format!("{:.1}M", value / 1e6)
+    } else if magnitude >= 1e3 {
+        format!("{:.1}k", value / 1e3)
+    } else {
+        format!("{value:.3}")
+    };
+    // 20.0k -> 20k, 0.250 -> 0.25, 1.000 -> 1
+    match text.find('.') {
+        Some(_) => {
+            let (number, unit) = text.split_at(text.trim_end_matches(['k', 'M']).len());
+            let number = number.trim_end_matches('0').trim_end_matches('.');
+            format!("{number}{unit}")
+        }
+        None => text,
+    }
+}
+
 /// The chart as an `<svg>` element.
 pub fn render(chart: &Chart) -> anyhow::Result<String> {
     let mut svg = String::new();
@@ -127,6 +148,7 @@ pub fn render(chart: &Chart) -> anyhow::Result<String> {
         area.configure_mesh()
             .x_desc("seconds since start")
             .y_desc(chart.y_label.as_str())
+            .y_label_formatter(&|v| tick(*v))
             .label_style(("sans-serif", 13))
             .axis_desc_style(("sans-serif", 14))
             .light_line_style(TRANSPARENT)
@@ -253,6 +275,15 @@ fn y_range(chart: &Chart) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_are_short() {
+        let ticks: Vec<String> = [20_000.0, 2_500.0, 0.25, 1.0, 0.0, -0.125, 3_000_000.0]
+            .into_iter()
+            .map(tick)
+            .collect();
+        assert_eq!(ticks, ["20k", "2.5k", "0.25", "1", "0", "-0.125", "3M"]);
+    }
 
     #[test]
     fn steps_hold_each_value_until_the_next_point_and_gaps_split_lines() {

@@ -124,6 +124,16 @@ fn weights(rollouts: &[&Rollout]) -> BTreeMap<String, WeightSeries> {
     let mut series: BTreeMap<String, WeightSeries> = BTreeMap::new();
     for rollout in rollouts {
         let w = series.entry(rollout.model_name.clone()).or_default();
+        // The traffic just before a rollout the report saw start: all on the version it
+        // started from.
+        if let (true, "STARTED", Some(from)) = (
+            w.t.is_empty(),
+            rollout.transition.as_str(),
+            &rollout.from_version,
+        ) {
+            w.t.push(rollout.event_time - 1);
+            w.versions.insert(from.clone(), vec![100]);
+        }
         let earlier = w.t.len();
         w.t.push(rollout.event_time);
         for (version, _) in &rollout.weights {

@@ -144,12 +144,13 @@ async fn embeds_the_plotted_numbers_and_draws_them() {
             }},
         }})
     );
-    // Version 2 has no route after the rollback: 0 percent.
+    // All on version 1 just before the start; version 2 has no route after the rollback: 0
+    // percent.
     assert_eq!(
         series["weights"],
         json!({"listening-skip": {
-            "t": [T0 + 1_000, T0 + 5_000, T0 + 7_000],
-            "versions": {"1": [90, 50, 100], "2": [10, 50, 0]},
+            "t": [T0 + 999, T0 + 1_000, T0 + 5_000, T0 + 7_000],
+            "versions": {"1": [100, 90, 50, 100], "2": [0, 10, 50, 0]},
         }})
     );
     assert_eq!(
