@@ -11,8 +11,18 @@ use lucid_proto::features::v1::{self as pb, feature_service_client::FeatureServi
 use lucid_tests::{Stack, broker, catalog_dir, unique};
 use tokio_util::sync::CancellationToken;
 
-const T0: i64 = 1_796_317_200_000; // 2026-12-03T17:00:00Z
 const SECOND: i64 = 1000;
+
+/// The events' origin: 2026-12-03T17:00:00Z moved forward by whole 14-hour steps (the largest
+/// tile of the starter set, a multiple of every smaller one) to between 16 and 2 hours ago.
+/// Tile boundaries fall where they fell at the original time, and the tiles, which Redis
+/// expires a window after their end by the wall clock, are still there when read.
+fn origin() -> i64 {
+    const ORIGIN: i64 = 1_796_317_200_000;
+    const STEP: i64 = 14 * 3600 * SECOND;
+    let latest = chrono::Utc::now().timestamp_millis() - 2 * 3600 * SECOND;
+    ORIGIN + (latest - ORIGIN).div_euclid(STEP) * STEP
+}
 
 fn event(id: &str, session: &str, time: i64, action: Action) -> ListeningEvent {
     ListeningEvent {
@@ -47,34 +57,34 @@ fn track(
 }
 
 /// Session s-1: two tracks (2 skipped after 30 s of 180 s, 3 completed), then a mood check-in.
-fn session() -> Vec<ListeningEvent> {
-    let mut mood = event("e6", "s-1", T0 + 400 * SECOND, Action::MoodCheckin);
+fn session(t0: i64) -> Vec<ListeningEvent> {
+    let mut mood = event("e6", "s-1", t0 + 400 * SECOND, Action::MoodCheckin);
     (mood.mood_valence, mood.mood_arousal) = (Some(7), Some(3));
     vec![
-        event("e1", "s-1", T0, Action::SessionStart),
+        event("e1", "s-1", t0, Action::SessionStart),
         track(
-            event("e2", "s-1", T0 + SECOND, Action::Play),
+            event("e2", "s-1", t0 + SECOND, Action::Play),
             2,
             0,
             0,
             180_000,
         ),
         track(
-            event("e3", "s-1", T0 + 31 * SECOND, Action::Skip),
+            event("e3", "s-1", t0 + 31 * SECOND, Action::Skip),
             2,
             0,
             30_000,
             180_000,
         ),
         track(
-            event("e4", "s-1", T0 + 32 * SECOND, Action::Play),
+            event("e4", "s-1", t0 + 32 * SECOND, Action::Play),
             3,
             1,
             0,
             200_000,
         ),
         track(
-            event("e5", "s-1", T0 + 232 * SECOND, Action::Complete),
+            event("e5", "s-1", t0 + 232 * SECOND, Action::Complete),
             3,
             1,
             200_000,
@@ -105,6 +115,7 @@ async fn lookup(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn online_values_match_hand_computed_ones() {
+    let t0 = origin();
     let stack = Stack::require();
     let topic = unique("fs-events");
     broker::create_topics(&stack.brokers, &[&topic], 1).await;
@@ -120,7 +131,7 @@ async fn online_values_match_hand_computed_ones() {
         ProducerOptions::default(),
     )
     .expect("producer");
-    for e in session() {
+    for e in session(t0) {
         let bytes = encoder.encode(e.to_avro()).expect("encodes");
         producer
             .send(&topic, Some(e.user_pseudonym.as_bytes()), &bytes)
@@ -164,7 +175,7 @@ async fn online_values_match_hand_computed_ones() {
         "session_activity:mean_energy",
         "session_activity:last_mood_valence",
     ];
-    let at = T0 + 600 * SECOND;
+    let at = t0 + 600 * SECOND;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let answer = loop {
         let answer = lookup(&mut client, &["s-1"], &names, at)
@@ -201,14 +212,14 @@ async fn online_values_match_hand_computed_ones() {
         assert!((got - want).abs() <= 1e-6, "{name}: got {got}, want {want}");
     }
     let mood = &answer.entities[0].values[5];
-    assert_eq!(mood.event_time_unix_ms, Some(T0 + 400 * SECOND));
+    assert_eq!(mood.event_time_unix_ms, Some(t0 + 400 * SECOND));
 
     // 31 minutes after the last event the session view (max age 30 m) is stale, never present.
     let stale = lookup(
         &mut client,
         &["s-1"],
         &names[..1],
-        T0 + 400 * SECOND + 31 * 60 * SECOND,
+        t0 + 400 * SECOND + 31 * 60 * SECOND,
     )
     .await
     .expect("lookup");
