@@ -8,5 +8,5 @@ mod shutdown;
 
 pub use logs::{LogFormat, init_logs};
 pub use metrics::{SECONDS_BUCKETS, prometheus};
-pub use service::{run_main, wait_all};
+pub use service::{Listeners, Service, run_main, wait_all};
 pub use shutdown::shutdown_on_signals;

@@ -2,9 +2,10 @@
 //! until SIGTERM or ctrl-c, and turn the outcome into an exit code; and wait for a started
 //! service's tasks.
 
-use std::{fmt::Display, future::Future, process::ExitCode};
+use std::{fmt::Display, future::Future, net::SocketAddr, process::ExitCode};
 
-use tokio::task::JoinSet;
+use anyhow::Context as _;
+use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::{LogFormat, init_logs, shutdown_on_signals};
@@ -42,6 +43,75 @@ where
             tracing::error!(error = format!("{error:#}"), "{name} stopped with an error");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A service's gRPC and HTTP listeners, bound, with the addresses they got (port 0: any).
+pub struct Listeners {
+    /// The gRPC listener.
+    pub grpc: TcpListener,
+    /// The HTTP listener.
+    pub http: TcpListener,
+    /// Where the gRPC listener is bound.
+    pub grpc_addr: SocketAddr,
+    /// Where the HTTP listener is bound.
+    pub http_addr: SocketAddr,
+}
+
+impl Listeners {
+    /// Binds both; an error names the address that could not be bound.
+    pub async fn bind(grpc: SocketAddr, http: SocketAddr) -> anyhow::Result<Listeners> {
+        let grpc = TcpListener::bind(grpc)
+            .await
+            .with_context(|| format!("failed to bind the gRPC listener on {grpc}"))?;
+        let http = TcpListener::bind(http)
+            .await
+            .with_context(|| format!("failed to bind the HTTP listener on {http}"))?;
+        let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
+        Ok(Listeners {
+            grpc,
+            http,
+            grpc_addr,
+            http_addr,
+        })
+    }
+}
+
+/// A started service: its bound addresses and its tasks (loops and servers).
+pub struct Service {
+    /// gRPC listener.
+    pub grpc_addr: SocketAddr,
+    /// HTTP listener.
+    pub http_addr: SocketAddr,
+    name: &'static str,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Service {
+    /// A service named `name` (in logs and errors) listening on the two addresses.
+    pub fn new(
+        name: &'static str,
+        grpc_addr: SocketAddr,
+        http_addr: SocketAddr,
+        tasks: JoinSet<anyhow::Result<()>>,
+    ) -> Service {
+        Service {
+            grpc_addr,
+            http_addr,
+            name,
+            tasks,
+        }
+    }
+
+    /// Logs where it listens, then waits for its tasks.
+    pub async fn run(self) -> anyhow::Result<()> {
+        tracing::info!(grpc = %self.grpc_addr, http = %self.http_addr, "{} listening", self.name);
+        self.wait().await
+    }
+
+    /// Waits for every task to stop; the last error, if any.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        wait_all(&mut self.tasks, self.name).await
     }
 }
 

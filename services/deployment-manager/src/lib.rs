@@ -24,7 +24,7 @@ pub mod rollout;
 pub mod store;
 pub mod traffic;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use lucid_avro::{Codec, ROLLOUT_EVENT, SchemaSet};
@@ -37,20 +37,11 @@ pub use config::Config;
 
 use crate::manager::Manager;
 
-/// A started deployment manager: its bound addresses and its tasks.
-pub struct Service {
-    /// gRPC admin API.
-    pub grpc_addr: SocketAddr,
-    /// HTTP rollouts, health and metrics.
-    pub http_addr: SocketAddr,
-    tasks: JoinSet<anyhow::Result<()>>,
-}
+pub use lucid_telemetry::Service;
 
 /// Runs the service until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let service = start(config, shutdown).await?;
-    tracing::info!(grpc = %service.grpc_addr, http = %service.http_addr, "deployment manager listening");
-    service.wait().await
+    start(config, shutdown).await?.run().await
 }
 
 /// Connects, resumes the active rollouts, binds, and starts the loops.
@@ -75,13 +66,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let consume = consumer(&manager)?;
 
     let config = manager.config.clone();
-    let grpc = TcpListener::bind(config.grpc_addr)
-        .await
-        .with_context(|| format!("failed to bind the gRPC listener on {}", config.grpc_addr))?;
-    let http = TcpListener::bind(config.http_addr)
-        .await
-        .with_context(|| format!("failed to bind the HTTP listener on {}", config.http_addr))?;
-    let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
+    let lucid_telemetry::Listeners {
+        grpc,
+        http,
+        grpc_addr,
+        http_addr,
+    } = lucid_telemetry::Listeners::bind(config.grpc_addr, config.http_addr).await?;
 
     let mut tasks = JoinSet::new();
     tasks.spawn(consume.run(shutdown.clone()));
@@ -100,18 +90,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
             .await
             .context("HTTP server failed")
     });
-    Ok(Service {
+    Ok(Service::new(
+        "deployment manager",
         grpc_addr,
         http_addr,
         tasks,
-    })
-}
-
-impl Service {
-    /// Waits for the loops and both servers to stop.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        lucid_telemetry::wait_all(&mut self.tasks, "deployment manager").await
-    }
+    ))
 }
 
 async fn manager(config: Config) -> anyhow::Result<Manager> {

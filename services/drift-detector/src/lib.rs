@@ -20,8 +20,6 @@ pub mod row;
 pub mod spec;
 pub mod state;
 
-use std::net::SocketAddr;
-
 use anyhow::Context as _;
 use lucid_avro::{Codec, DRIFT_ALERT, SchemaSet};
 use lucid_kafka::{Producer, ProducerOptions};
@@ -35,20 +33,11 @@ use crate::monitor::Monitor;
 use crate::spec::{MonitorSpec, ReferenceSpec};
 use crate::state::{AlertStore, Reports, Status};
 
-/// A started drift detector: its bound addresses and its tasks.
-pub struct Service {
-    /// gRPC reports.
-    pub grpc_addr: SocketAddr,
-    /// HTTP reports, health and metrics.
-    pub http_addr: SocketAddr,
-    tasks: JoinSet<anyhow::Result<()>>,
-}
+pub use lucid_telemetry::Service;
 
 /// Runs the service until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let service = start(config, shutdown).await?;
-    tracing::info!(grpc = %service.grpc_addr, http = %service.http_addr, "drift detector listening");
-    service.wait().await
+    start(config, shutdown).await?.run().await
 }
 
 /// Loads monitors, references and the catalog, connects, binds, and starts the loop.
@@ -88,13 +77,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     );
 
     let detector = detector(&config, monitors, published, store.clone(), reports.clone()).await?;
-    let grpc = TcpListener::bind(config.grpc_addr)
-        .await
-        .with_context(|| format!("failed to bind the gRPC listener on {}", config.grpc_addr))?;
-    let http = TcpListener::bind(config.http_addr)
-        .await
-        .with_context(|| format!("failed to bind the HTTP listener on {}", config.http_addr))?;
-    let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
+    let lucid_telemetry::Listeners {
+        grpc,
+        http,
+        grpc_addr,
+        http_addr,
+    } = lucid_telemetry::Listeners::bind(config.grpc_addr, config.http_addr).await?;
 
     let drift = api::Drift {
         reports: reports.clone(),
@@ -108,18 +96,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
             .await
             .context("HTTP server failed")
     });
-    Ok(Service {
-        grpc_addr,
-        http_addr,
-        tasks,
-    })
-}
-
-impl Service {
-    /// Waits for the loop and both servers to stop.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        lucid_telemetry::wait_all(&mut self.tasks, "drift detector").await
-    }
+    Ok(Service::new("drift detector", grpc_addr, http_addr, tasks))
 }
 
 async fn serve_grpc(

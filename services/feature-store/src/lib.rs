@@ -18,7 +18,7 @@ pub mod store;
 
 mod metrics;
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use axum::{Json, Router, http::StatusCode, response::IntoResponse, routing::get};
@@ -31,20 +31,11 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
 
-/// A started feature store: its bound addresses and its tasks.
-pub struct Service {
-    /// gRPC lookups.
-    pub grpc_addr: SocketAddr,
-    /// Health and metrics.
-    pub http_addr: SocketAddr,
-    tasks: JoinSet<anyhow::Result<()>>,
-}
+pub use lucid_telemetry::Service;
 
 /// Runs the service until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let service = start(config, shutdown).await?;
-    tracing::info!(grpc = %service.grpc_addr, http = %service.http_addr, "feature store listening");
-    service.wait().await
+    start(config, shutdown).await?.run().await
 }
 
 /// Loads definitions and the catalog, connects, binds and starts consuming and serving.
@@ -78,30 +69,18 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         max_entities: config.max_entities,
     };
 
-    let grpc = TcpListener::bind(config.grpc_addr)
-        .await
-        .with_context(|| format!("failed to bind the gRPC listener on {}", config.grpc_addr))?;
-    let http = TcpListener::bind(config.http_addr)
-        .await
-        .with_context(|| format!("failed to bind the HTTP listener on {}", config.http_addr))?;
-    let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
+    let lucid_telemetry::Listeners {
+        grpc,
+        http,
+        grpc_addr,
+        http_addr,
+    } = lucid_telemetry::Listeners::bind(config.grpc_addr, config.http_addr).await?;
 
     let mut tasks = JoinSet::new();
     tasks.spawn(pipeline.run(shutdown.clone()));
     tasks.spawn(serve_grpc(grpc, lookups, shutdown.clone()));
     tasks.spawn(serve_http(http, store, config.kafka.clone(), shutdown));
-    Ok(Service {
-        grpc_addr,
-        http_addr,
-        tasks,
-    })
-}
-
-impl Service {
-    /// Waits for the consumer and both servers to stop.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        lucid_telemetry::wait_all(&mut self.tasks, "feature store").await
-    }
+    Ok(Service::new("feature store", grpc_addr, http_addr, tasks))
 }
 
 async fn pipeline(

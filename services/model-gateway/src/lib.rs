@@ -22,7 +22,7 @@ pub mod registry;
 pub mod routes;
 pub mod tensors;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use lucid_avro::{Codec, PREDICTION_LOG, SchemaSet};
@@ -42,20 +42,11 @@ pub const SERVER_NAME: &str = "lucid-model-gateway";
 /// The platform in V2 model metadata.
 pub const PLATFORM: &str = "onnx";
 
-/// A started gateway: its bound addresses and its tasks.
-pub struct Service {
-    /// gRPC inference.
-    pub grpc_addr: SocketAddr,
-    /// HTTP inference, health and metrics.
-    pub http_addr: SocketAddr,
-    tasks: JoinSet<anyhow::Result<()>>,
-}
+pub use lucid_telemetry::Service;
 
 /// Runs the service until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let service = start(config, shutdown).await?;
-    tracing::info!(grpc = %service.grpc_addr, http = %service.http_addr, "model gateway listening");
-    service.wait().await
+    start(config, shutdown).await?.run().await
 }
 
 /// Connects, binds and starts the route poller and both servers. The gateway is ready (health)
@@ -100,13 +91,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         interval: config.route_poll_interval,
     };
 
-    let grpc = TcpListener::bind(config.grpc_addr)
-        .await
-        .with_context(|| format!("failed to bind the gRPC listener on {}", config.grpc_addr))?;
-    let http = TcpListener::bind(config.http_addr)
-        .await
-        .with_context(|| format!("failed to bind the HTTP listener on {}", config.http_addr))?;
-    let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
+    let lucid_telemetry::Listeners {
+        grpc,
+        http,
+        grpc_addr,
+        http_addr,
+    } = lucid_telemetry::Listeners::bind(config.grpc_addr, config.http_addr).await?;
 
     let mut tasks = JoinSet::new();
     tasks.spawn(poller.run(shutdown.clone()));
@@ -124,18 +114,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         log.flush(Duration::from_secs(10)).await;
         Ok(())
     });
-    Ok(Service {
-        grpc_addr,
-        http_addr,
-        tasks,
-    })
-}
-
-impl Service {
-    /// Waits for the poller and both servers to stop.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        lucid_telemetry::wait_all(&mut self.tasks, "model gateway").await
-    }
+    Ok(Service::new("model gateway", grpc_addr, http_addr, tasks))
 }
 
 async fn prediction_log(config: &Config) -> anyhow::Result<PredictionLog> {

@@ -18,7 +18,7 @@ pub mod policy;
 pub mod run;
 pub mod store;
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use anyhow::Context as _;
 use lucid_avro::{Codec, RETRAINING_RUN, SchemaSet};
@@ -34,20 +34,11 @@ use crate::engine::{Engine, Publisher};
 use crate::policy::BackendKind;
 use crate::store::Store;
 
-/// A started retraining trigger: its bound addresses and its tasks.
-pub struct Service {
-    /// gRPC runs and requests.
-    pub grpc_addr: SocketAddr,
-    /// HTTP runs, health and metrics.
-    pub http_addr: SocketAddr,
-    tasks: JoinSet<anyhow::Result<()>>,
-}
+pub use lucid_telemetry::Service;
 
 /// Runs the service until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let service = start(config, shutdown).await?;
-    tracing::info!(grpc = %service.grpc_addr, http = %service.http_addr, "retraining trigger listening");
-    service.wait().await
+    start(config, shutdown).await?.run().await
 }
 
 /// Connects, binds, and starts the alert loop, the run supervisor and the servers. Active runs
@@ -92,13 +83,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         publisher,
         wake: tokio::sync::Notify::new(),
     });
-    let grpc = TcpListener::bind(config.grpc_addr)
-        .await
-        .with_context(|| format!("failed to bind the gRPC listener on {}", config.grpc_addr))?;
-    let http = TcpListener::bind(config.http_addr)
-        .await
-        .with_context(|| format!("failed to bind the HTTP listener on {}", config.http_addr))?;
-    let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
+    let lucid_telemetry::Listeners {
+        grpc,
+        http,
+        grpc_addr,
+        http_addr,
+    } = lucid_telemetry::Listeners::bind(config.grpc_addr, config.http_addr).await?;
 
     let alerts = consume::AlertLoop {
         consumer,
@@ -117,18 +107,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
             .await
             .context("HTTP server failed")
     });
-    Ok(Service {
+    Ok(Service::new(
+        "retraining trigger",
         grpc_addr,
         http_addr,
         tasks,
-    })
-}
-
-impl Service {
-    /// Waits for the loop, the supervisor and both servers to stop.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        lucid_telemetry::wait_all(&mut self.tasks, "retraining trigger").await
-    }
+    ))
 }
 
 /// The configured backends; `local` always.
