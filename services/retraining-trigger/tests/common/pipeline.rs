@@ -1,12 +1,11 @@
 //! The reference pipeline's inputs for the tests that run it: MLflow, the pipeline venv, the
 //! `backfill` binary, the track catalog, and an offline log of simulated listening.
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::path::PathBuf;
 
 use chrono::{TimeDelta, TimeZone, Utc};
-use lucid_catalog::{Catalog, Genre};
+use lucid_catalog::Catalog;
 use lucid_events::ListeningEvent;
-use lucid_features::TrackAttrs;
 use lucid_offline::{LoggedEvent, OfflineLog};
 use lucid_retraining_trigger::config::pipeline_python;
 use lucid_simulator::{SimConfig, simulate};
@@ -83,21 +82,7 @@ pub fn catalog_dir() -> PathBuf {
 /// Writes the offline log of simulated listening; returns the span's end.
 pub fn write_offline_log(dir: &std::path::Path) -> chrono::DateTime<Utc> {
     let catalog = Catalog::load(catalog_dir()).expect("the catalog loads");
-    let attrs: BTreeMap<i64, TrackAttrs> = catalog
-        .tracks()
-        .iter()
-        .map(|t| {
-            let a = TrackAttrs {
-                energy: t.energy,
-                valence: t.valence,
-                tempo: t.tempo,
-                danceability: t.danceability,
-                acousticness: t.acousticness,
-                genre_hiphop: t.genre.map(|g| g == Genre::HipHop),
-            };
-            (t.id, a)
-        })
-        .collect();
+    let attrs = lucid_feature_store::attributes_of(&catalog);
     let start = Utc
         .with_ymd_and_hms(2026, 11, 30, 0, 0, 0)
         .single()
